@@ -1,0 +1,17 @@
+"""The `trial` command: one Typer app composed of small sub-apps."""
+
+from __future__ import annotations
+
+import typer
+
+from cli.eligibility import app as eligibility_app
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="trial",
+    help="Run the JY231 trial (NCT06243159): subjects, visits, audit.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(eligibility_app, name="eligibility")

@@ -1,0 +1,1 @@
+"""The pure domain core: protocol data, commands, events, decide/apply. No I/O, no clock."""

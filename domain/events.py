@@ -1,0 +1,356 @@
+"""Domain events: frozen, typed, versioned payloads inside a hash-chained envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.actors import Actor
+from domain.canonical import GENESIS_HASH, canonical_json, sha256_hex
+from domain.values import Disease, EndOutcome, Response, Route, ScheduledVisit, Sex
+
+__all__ = [
+    "ChainBreak",
+    "Event",
+    "EventPayload",
+    "NewEvent",
+    "compute_hash",
+    "parse_event",
+    "seal",
+    "verify_chain",
+]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 1
+
+
+class SubjectRegistered(_Payload):
+    type: Literal["subject.registered"] = "subject.registered"
+    subject_id: str
+    disease: Disease
+    sex: Sex
+    birth_date: date
+    site_id: str
+
+
+class ConsentSigned(_Payload):
+    type: Literal["consent.signed"] = "consent.signed"
+    consent_version: str
+    signed_on: date
+    childbearing_potential: bool
+
+
+class ConsentWithdrawn(_Payload):
+    type: Literal["consent.withdrawn"] = "consent.withdrawn"
+    withdrawn_on: date
+
+
+class CriterionSummary(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    criterion: str
+    verdict: Literal["met", "not_met", "missing"]
+    reason: str
+
+
+class ScreeningRecorded(_Payload):
+    type: Literal["screening.recorded"] = "screening.recorded"
+    record: dict[str, Any]
+    eligible: bool
+    criteria: tuple[CriterionSummary, ...]
+
+
+class EligibilitySigned(_Payload):
+    type: Literal["eligibility.signed"] = "eligibility.signed"
+    decision: Literal["eligible", "not_eligible"]
+    screening_seq: int
+
+
+class ScreenFailed(_Payload):
+    type: Literal["screening.failed"] = "screening.failed"
+    cause: Literal["not_eligible", "window_expired"]
+    detail: str
+
+
+class SubjectEnrolled(_Payload):
+    type: Literal["subject.enrolled"] = "subject.enrolled"
+    dose_level: str
+    route: Route
+
+
+class ApheresisRecorded(_Payload):
+    type: Literal["apheresis.recorded"] = "apheresis.recorded"
+    collected_on: date
+    volume_ml: float
+
+
+class ProductReleased(_Payload):
+    type: Literal["product.released"] = "product.released"
+    lot: str
+    released_on: date
+    total_tu: float
+
+
+class ManufacturingFailed(_Payload):
+    type: Literal["manufacturing.failed"] = "manufacturing.failed"
+    failed_on: date
+    detail: str
+
+
+class PlannedDose(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    drug: str
+    day: int
+    on: date
+    mg: float
+
+
+class LymphodepletionPlanned(_Payload):
+    type: Literal["lymphodepletion.planned"] = "lymphodepletion.planned"
+    infusion_date: date
+    weight_kg: float
+    height_cm: float
+    egfr: float
+    bsa_m2: float
+    renal_adjusted: bool
+    doses: tuple[PlannedDose, ...]
+
+
+class LymphodepletionApproved(_Payload):
+    type: Literal["lymphodepletion.approved"] = "lymphodepletion.approved"
+    plan_seq: int
+
+
+class LymphodepletionDoseGiven(_Payload):
+    type: Literal["lymphodepletion.dose_given"] = "lymphodepletion.dose_given"
+    drug: str
+    day: int
+    mg: float
+    given_on: date
+
+
+class InfusionRecorded(_Payload):
+    type: Literal["infusion.recorded"] = "infusion.recorded"
+    infused_on: date
+    dose_level: str
+    route: Route
+    weight_kg: float
+    tu_per_kg: float
+    total_tu: float
+    schedule: tuple[ScheduledVisit, ...]
+
+
+class VisitRescheduled(_Payload):
+    type: Literal["visit.rescheduled"] = "visit.rescheduled"
+    code: str
+    target: date
+
+
+class VisitWindowOpened(_Payload):
+    type: Literal["visit.window_opened"] = "visit.window_opened"
+    code: str
+    window_start: date
+    window_end: date
+
+
+class VisitCompleted(_Payload):
+    type: Literal["visit.completed"] = "visit.completed"
+    code: str
+    completed_on: date
+    response: Response
+
+
+class VisitMissed(_Payload):
+    type: Literal["visit.missed"] = "visit.missed"
+    code: str
+    window_end: date
+
+
+class DeviationOpened(_Payload):
+    type: Literal["deviation.opened"] = "deviation.opened"
+    deviation_id: str
+    kind: str
+    detail: str
+
+
+class CorrectionRecorded(_Payload):
+    type: Literal["correction.recorded"] = "correction.recorded"
+    target_seq: int
+    field: str
+    old_value: Any
+    new_value: Any
+
+
+class ParticipationEnded(_Payload):
+    type: Literal["participation.ended"] = "participation.ended"
+    outcome: EndOutcome
+    ended_on: date
+
+
+EventPayload = Annotated[
+    SubjectRegistered
+    | ConsentSigned
+    | ConsentWithdrawn
+    | ScreeningRecorded
+    | EligibilitySigned
+    | ScreenFailed
+    | SubjectEnrolled
+    | ApheresisRecorded
+    | ProductReleased
+    | ManufacturingFailed
+    | LymphodepletionPlanned
+    | LymphodepletionApproved
+    | LymphodepletionDoseGiven
+    | InfusionRecorded
+    | VisitRescheduled
+    | VisitWindowOpened
+    | VisitCompleted
+    | VisitMissed
+    | DeviationOpened
+    | CorrectionRecorded
+    | ParticipationEnded,
+    Field(discriminator="type"),
+]
+
+
+class NewEvent(BaseModel):
+    """What ``decide`` returns: a fact not yet placed in a stream."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    payload: EventPayload
+    occurred_at: datetime
+    reason: str | None = None
+
+
+class Event(BaseModel):
+    """A sealed event: envelope + payload, linked to its predecessor by SHA-256."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stream: str
+    seq: int = Field(ge=1)
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor
+    reason: str | None
+    protocol_version: str
+    payload: EventPayload
+    prev_hash: str
+    hash: str
+
+    def hash_input(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"hash"})
+
+
+def compute_hash(event_fields: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of the envelope without ``hash``."""
+    return sha256_hex(canonical_json({k: v for k, v in event_fields.items() if k != "hash"}))
+
+
+def seal(
+    new_events: Sequence[NewEvent],
+    *,
+    stream: str,
+    last_seq: int,
+    last_hash: str,
+    actor: Actor,
+    recorded_at: datetime,
+    protocol_version: str,
+) -> list[Event]:
+    """Number and chain decided events after the stream's current head."""
+    sealed: list[Event] = []
+    prev = last_hash or GENESIS_HASH
+    for offset, new in enumerate(new_events, start=1):
+        fields: dict[str, Any] = {
+            "stream": stream,
+            "seq": last_seq + offset,
+            "type": new.payload.type,
+            "schema_version": new.payload.schema_version,
+            "occurred_at": new.occurred_at,
+            "recorded_at": recorded_at,
+            "actor": actor,
+            "reason": new.reason,
+            "protocol_version": protocol_version,
+            "payload": new.payload,
+            "prev_hash": prev,
+            "hash": "",
+        }
+        draft = Event.model_validate(fields)
+        event = draft.model_copy(update={"hash": compute_hash(draft.hash_input())})
+        sealed.append(event)
+        prev = event.hash
+    return sealed
+
+
+# Upcasters turn an older payload schema into the current one, keyed by (type, from_version).
+_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(raw: dict[str, Any]) -> Event:
+    """Validate a stored event, upcasting older payload versions first.
+
+    The hash always covers the payload as it was written, so verification must use the
+    raw stored JSON, not this parsed (possibly upcast) value.
+    """
+    payload = dict(raw["payload"])
+    while (key := (payload["type"], int(payload.get("schema_version", 1)))) in _UPCASTERS:
+        payload = _UPCASTERS[key](payload)
+    return _EVENT_ADAPTER.validate_python({**raw, "payload": payload})
+
+
+class ChainBreak(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stream: str
+    seq: int
+    problem: str
+
+
+def verify_chain(stream: str, rows: Iterable[dict[str, Any]]) -> ChainBreak | None:
+    """Check one stream's stored JSON rows in seq order; return the first break, if any.
+
+    Rows are the raw stored envelopes (dicts), so a tampered field is hashed exactly as stored.
+    """
+    expected_seq = 1
+    prev = GENESIS_HASH
+    for row in rows:
+        seq = int(row.get("seq", -1))
+        if row.get("stream") != stream:
+            return ChainBreak(stream=stream, seq=seq, problem=f"stream is {row.get('stream')!r}")
+        if seq != expected_seq:
+            what = "missing" if seq > expected_seq else "duplicate or out of order"
+            return ChainBreak(
+                stream=stream,
+                seq=expected_seq,
+                problem=f"seq gap: expected {expected_seq}, found {seq} ({what})",
+            )
+        if row.get("prev_hash") != prev:
+            return ChainBreak(
+                stream=stream,
+                seq=seq,
+                problem="prev_hash does not match the previous event's hash "
+                "(an event was inserted, deleted or reordered)",
+            )
+        actual = compute_hash(row)
+        if row.get("hash") != actual:
+            return ChainBreak(
+                stream=stream,
+                seq=seq,
+                problem=f"hash mismatch: stored {str(row.get('hash'))[:12]}…, "
+                f"recomputed {actual[:12]}… (payload or envelope changed)",
+            )
+        prev = actual
+        expected_seq += 1
+    return None

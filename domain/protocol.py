@@ -1,0 +1,195 @@
+"""The protocol as validated data, loaded from a versioned TOML file under ``protocols/``."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "DEFAULT_PROTOCOL_VERSION",
+    "PROTOCOLS_DIR",
+    "DoseLevel",
+    "EligibilityRules",
+    "LymphodepletionDrug",
+    "LymphodepletionRegimen",
+    "Protocol",
+    "SafetyRules",
+    "SiteCalendar",
+    "VisitDefinition",
+    "load_protocol",
+    "load_protocol_file",
+]
+
+PROTOCOLS_DIR = Path(__file__).resolve().parent.parent / "protocols"
+DEFAULT_PROTOCOL_VERSION = "1.0"
+
+Disease = Literal["SLE", "SS", "SSc", "DM", "ANCA-AAV"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProtocolHeader(_Frozen):
+    id: str
+    version: str
+    title: str
+    diseases: tuple[Disease, ...]
+    target_enrollment: int = Field(gt=0)
+    screening_window_days: int = Field(gt=0)
+    site_defaults: tuple[str, ...] = ()
+
+
+class EligibilityRules(_Frozen):
+    """Every threshold of inclusion 1–7 and exclusion 1–10; inclusive unless named ``_exclusive``."""
+
+    age_min: int
+    age_max: int
+    immunosuppressants_min: int
+    immunosuppressant_months_min: int
+    glucocorticoid_mg_per_day_min: float
+    ecog_max: int
+    sledai_min: int
+    essdai_min: int
+    mrss_min: int
+    mrss_max: int
+    dm_diagnosis_years_min: float
+    bvas_min: int
+    hemoglobin_g_per_l_min: float
+    platelets_10e9_per_l_min: float
+    lvef_percent_min: float
+    egfr_min: float
+    ast_uln_max: float
+    alt_uln_max: float
+    bilirubin_uln_max: float
+    dlco_percent_min: float
+    fvc_percent_min: float
+    contraception_months_after_infusion: int
+    infection_lookback_days: int
+    gvhd_lookback_days: int
+    gvhd_grade_max_exclusive: int
+    live_vaccine_lookback_weeks: int
+    other_trial_lookback_months: int
+
+
+class DoseLevel(_Frozen):
+    code: str
+    min_tu_per_kg: float = Field(gt=0)
+    max_tu_per_kg: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _range_is_ordered(self) -> DoseLevel:
+        if self.min_tu_per_kg > self.max_tu_per_kg:
+            raise ValueError(f"dose level {self.code}: min_tu_per_kg exceeds max_tu_per_kg")
+        return self
+
+
+class Routes(_Frozen):
+    allowed: tuple[str, ...]
+
+
+class LymphodepletionDrug(_Frozen):
+    drug: str
+    mg_per_m2_per_day: float = Field(gt=0)
+    days: tuple[int, ...]
+    renal_adjust_below_egfr: float | None = None
+    renal_adjust_factor: float | None = Field(default=None, gt=0, le=1)
+
+
+class LymphodepletionRegimen(_Frozen):
+    site_default: bool = False
+    bsa_formula: Literal["mosteller"]
+    bsa_decimals: int = Field(ge=0, le=4)
+    dose_rounding_mg: float = Field(gt=0)
+    drugs: tuple[LymphodepletionDrug, ...]
+
+    @property
+    def days(self) -> tuple[int, ...]:
+        return tuple(sorted({d for drug in self.drugs for d in drug.days}))
+
+
+class VisitDefinition(_Frozen):
+    code: str
+    label: str
+    target_day: int = Field(ge=0)
+    window_before_days: int = Field(ge=0)
+    window_after_days: int = Field(ge=0)
+
+
+class Reminders(_Frozen):
+    days_before_window: int = Field(ge=0)
+
+
+class SiteCalendar(_Frozen):
+    weekend: tuple[int, ...] = (5, 6)
+    holidays: tuple[date, ...] = ()
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() not in self.weekend and day not in self.holidays
+
+
+class SafetyRules(_Frozen):
+    site_default: bool = False
+    sae_report_hours: int = Field(gt=0)
+    daily_monitoring_days: int = Field(ge=0)
+    dlt_window_days: int = Field(gt=0)
+    sentinel_stagger_days: int = Field(ge=0)
+
+
+class Protocol(_Frozen):
+    protocol: ProtocolHeader
+    eligibility: EligibilityRules
+    dose_levels: tuple[DoseLevel, ...]
+    routes: Routes
+    lymphodepletion: LymphodepletionRegimen
+    visits: tuple[VisitDefinition, ...]
+    reminders: Reminders
+    calendar: SiteCalendar
+    safety: SafetyRules
+
+    @property
+    def version(self) -> str:
+        return self.protocol.version
+
+    def dose_level(self, code: str) -> DoseLevel:
+        for level in self.dose_levels:
+            if level.code == code:
+                return level
+        raise KeyError(code)
+
+    def visit(self, code: str) -> VisitDefinition:
+        for visit in self.visits:
+            if visit.code == code:
+                return visit
+        raise KeyError(code)
+
+    @model_validator(mode="after")
+    def _visits_are_ordered(self) -> Protocol:
+        days = [v.target_day for v in self.visits]
+        if days != sorted(days) or len({v.code for v in self.visits}) != len(self.visits):
+            raise ValueError("visits must have unique codes and ascending target days")
+        return self
+
+
+def load_protocol_file(path: Path) -> Protocol:
+    with path.open("rb") as fh:
+        return Protocol.model_validate(tomllib.load(fh))
+
+
+@cache
+def load_protocol(version: str = DEFAULT_PROTOCOL_VERSION) -> Protocol:
+    """Load a protocol version by its number; files are named ``NCT06243159-v<version>.toml``.
+
+    Cached because protocol files are immutable once released; the workflow sandbox
+    passes this module through so the read happens once per worker, outside workflow code.
+    """
+    for path in sorted(PROTOCOLS_DIR.glob("*.toml")):
+        proto = load_protocol_file(path)
+        if proto.version == version:
+            return proto
+    raise KeyError(f"no protocol with version {version!r} under {PROTOCOLS_DIR}")
