@@ -1,0 +1,84 @@
+"""Table definitions the store queries. The migrations create exactly these (a test checks it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["VERSION_TABLE", "events", "metadata", "stream_heads", "subject_board"]
+
+# A store-specific name, so another component using Alembic in the same database cannot collide.
+VERSION_TABLE = "store_alembic_version"
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias), not a BIGINT one.
+_Position = BigInteger().with_variant(Integer(), "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    # Global commit order, for consumers that follow the whole store.
+    Column("position", _Position, primary_key=True, autoincrement=True),
+    Column("stream", String(100), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    # The canonical JSON exactly as hashed. TEXT, not JSONB: JSONB would rewrite numbers and key
+    # order, and the chain is verified over these bytes.
+    Column("envelope", Text, nullable=False),
+    UniqueConstraint("stream", "seq", name="uq_events_stream_seq"),
+    Index("ix_events_type", "type"),
+    Index("ix_events_occurred_at", "occurred_at"),
+    Index("ix_events_recorded_at", "recorded_at"),
+    Index("ix_events_actor_id", "actor_id"),
+    Index("ix_events_hash", "hash"),
+)
+
+# One row per stream, locked FOR UPDATE by an append so appends to one stream serialise.
+stream_heads = Table(
+    "stream_heads",
+    metadata,
+    Column("stream", String(100), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+subject_board = Table(
+    "subject_board",
+    metadata,
+    Column("subject_id", String(100), primary_key=True),
+    Column("disease", String(16), nullable=True),
+    Column("phase", String(32), nullable=False),
+    Column("dose_level", String(16), nullable=True),
+    Column("route", String(32), nullable=True),
+    Column("infusion_date", Date, nullable=True),
+    Column("next_visit_code", String(32), nullable=True),
+    Column("next_visit_target", Date, nullable=True),
+    Column("next_visit_window_start", Date, nullable=True),
+    Column("next_visit_window_end", Date, nullable=True),
+    Column("open_deviations", Integer, nullable=False),
+    Column("last_seq", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+    # The full projected row (including the visit schedule) as JSON; the columns above are
+    # copies for filtering and sorting.
+    Column("state", Text, nullable=False),
+    Index("ix_subject_board_phase", "phase"),
+    Index("ix_subject_board_disease", "disease"),
+    Index("ix_subject_board_dose_level", "dose_level"),
+)

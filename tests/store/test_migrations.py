@@ -1,0 +1,104 @@
+"""Schema management through Alembic, and how the store is opened."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from store.factory import ENV_VAR, open_store
+from store.migrate import upgrade
+from store.schema import VERSION_TABLE, metadata
+from store.sql import SqlEventStore
+from tests.store.builders import Chain, registered
+
+
+def test_migrated_schema_matches_the_tables_the_store_queries(store_url: str) -> None:
+    upgrade(store_url)
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            assert compare_metadata(context, metadata) == []
+            assert context.get_current_revision() == "0001"
+    finally:
+        engine.dispose()
+
+
+def test_processes_opening_a_new_database_together_all_succeed(fresh_url: str) -> None:
+    # Worker and web app start at once; both run "upgrade head" on the same empty database.
+    start = threading.Barrier(4)
+
+    def open_and_close() -> int:
+        start.wait()
+        with SqlEventStore(fresh_url) as opened:
+            return opened.count_events()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        counts = [f.result() for f in [pool.submit(open_and_close) for _ in range(4)]]
+
+    assert counts == [0, 0, 0, 0]
+
+
+def test_upgrading_twice_keeps_the_data(store: SqlEventStore, store_url: str) -> None:
+    store.append(Chain("S-001").next(registered("S-001")))
+
+    upgrade(store_url)
+
+    assert store.count_events() == 1
+
+
+def test_upgrade_works_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    upgrade(f"sqlite:///{tmp_path / 'x.db'}")
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"events", "stream_heads", "subject_board", VERSION_TABLE} <= tables
+
+
+def test_open_store_defaults_to_a_sqlite_file_under_dot_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+
+    opened = open_store()
+    try:
+        opened.append(Chain("S-001").next(registered("S-001")))
+    finally:
+        opened.close()
+
+    assert (tmp_path / ".data" / "events.db").is_file()
+
+
+def test_open_store_follows_the_environment_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "nested" / "dir" / "store.db"
+    monkeypatch.setenv(ENV_VAR, f"sqlite:///{target}")
+
+    opened = open_store()
+    try:
+        assert opened.count_events() == 0
+    finally:
+        opened.close()
+
+    assert target.is_file()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    with SqlEventStore(f"sqlite:///{tmp_path / 'w.db'}") as opened, opened.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert int(c.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 1000
