@@ -178,16 +178,21 @@ class SqlEventStore:
 
         The placeholder only ever commits together with the stream's first events.
         """
-        conn.execute(
-            self._insert(stream_heads)
-            .values(stream=stream, seq=0, hash=GENESIS_HASH)
-            .on_conflict_do_nothing(index_elements=["stream"])
-        )
-        row = conn.execute(
+        locked = (
             select(stream_heads.c.seq, stream_heads.c.hash)
             .where(stream_heads.c.stream == stream)
             .with_for_update()
-        ).one()
+        )
+        row = conn.execute(locked).first()
+        if row is None:
+            # Two first appends race here; ON CONFLICT makes the loser wait for the winner's
+            # commit and then lock the winner's row.
+            conn.execute(
+                self._insert(stream_heads)
+                .values(stream=stream, seq=0, hash=GENESIS_HASH)
+                .on_conflict_do_nothing(index_elements=["stream"])
+            )
+            row = conn.execute(locked).one()
         return StreamHead(row.seq, row.hash)
 
     def _append_stream(
