@@ -37,4 +37,3 @@ class EventActivities:
         except SeqConflict as exc:
             raise ApplicationError(str(exc), type="SeqConflict", non_retryable=True) from exc
         return len(batch.events)
-

@@ -218,4 +218,3 @@ class Submission(BaseModel):
 
     command: Command
     actor: Actor
-

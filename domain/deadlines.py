@@ -38,7 +38,9 @@ def next_deadline(state: SubjectState, protocol: Protocol) -> Deadline | None:
         return None
     candidates: list[Deadline] = []
     if state.phase in _SCREENING_PHASES and state.consented_on is not None:
-        due = _midnight(state.consented_on + timedelta(days=protocol.protocol.screening_window_days))
+        due = _midnight(
+            state.consented_on + timedelta(days=protocol.protocol.screening_window_days)
+        )
         candidates.append(Deadline(due_at=due, command=c.ExpireScreening(occurred_at=due)))
     reminder = timedelta(days=protocol.reminders.days_before_window)
     for visit in state.visits:

@@ -46,7 +46,10 @@ class ProtocolHeader(_Frozen):
 
 
 class EligibilityRules(_Frozen):
-    """Every threshold of inclusion 1–7 and exclusion 1–10; inclusive unless named ``_exclusive``."""
+    """Every threshold of inclusion 1–7 and exclusion 1–10.
+
+    Inclusive unless the name ends in ``_exclusive``.
+    """
 
     age_min: int
     age_max: int

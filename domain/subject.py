@@ -220,13 +220,9 @@ def _enroll(
 ) -> list[e.EventPayload]:
     codes = [level.code for level in p.dose_levels]
     if cmd.dose_level not in codes:
-        raise ValueOutOfRange(
-            f"dose_level must be one of {', '.join(codes)}", field="dose_level"
-        )
+        raise ValueOutOfRange(f"dose_level must be one of {', '.join(codes)}", field="dose_level")
     if cmd.route not in p.routes.allowed:
-        raise ValueOutOfRange(
-            f"route must be one of {', '.join(p.routes.allowed)}", field="route"
-        )
+        raise ValueOutOfRange(f"route must be one of {', '.join(p.routes.allowed)}", field="route")
     return [e.SubjectEnrolled(dose_level=cmd.dose_level, route=cmd.route)]
 
 
@@ -267,7 +263,9 @@ def _plan_ld(
             cmd.weight_kg, cmd.height_cm, cmd.egfr, cmd.infusion_date, p.lymphodepletion
         )
     except ValueError as exc:
-        raise ValueOutOfRange(str(exc), field=_field_in(str(exc), ("weight_kg", "height_cm", "egfr"))) from exc
+        raise ValueOutOfRange(
+            str(exc), field=_field_in(str(exc), ("weight_kg", "height_cm", "egfr"))
+        ) from exc
     renal = any(
         drug.renal_adjust_below_egfr is not None and cmd.egfr < drug.renal_adjust_below_egfr
         for drug in p.lymphodepletion.drugs
@@ -309,8 +307,9 @@ def _ld_dose(
     planned = next((d for d in s.ld_plan.doses if (d.drug, d.day) == (cmd.drug, cmd.day)), None)
     if planned is None:
         options = ", ".join(f"{d.drug} day {d.day}" for d in s.ld_plan.doses)
-        raise NotFound(f"no planned dose of {cmd.drug} on day {cmd.day}; planned: {options}",
-                       field="drug")
+        raise NotFound(
+            f"no planned dose of {cmd.drug} on day {cmd.day}; planned: {options}", field="drug"
+        )
     if any((d.drug, d.day) == (cmd.drug, cmd.day) for d in s.ld_doses):
         raise WrongPhase(f"the {cmd.drug} dose of day {cmd.day} is already recorded", field="day")
     low, high = planned.mg * (1 - _DOSE_TOLERANCE), planned.mg * (1 + _DOSE_TOLERANCE)
@@ -320,7 +319,9 @@ def _ld_dose(
             f"({low:g}–{high:g})",
             field="mg",
         )
-    return [e.LymphodepletionDoseGiven(drug=cmd.drug, day=cmd.day, mg=cmd.mg, given_on=cmd.given_on)]
+    return [
+        e.LymphodepletionDoseGiven(drug=cmd.drug, day=cmd.day, mg=cmd.mg, given_on=cmd.given_on)
+    ]
 
 
 def _infusion(
@@ -691,9 +692,7 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
     raise AssertionError(f"unhandled event type {event.type}")  # pragma: no cover
 
 
-def _apply_correction(
-    s: SubjectState, event: e.Event, p: e.CorrectionRecorded
-) -> dict[str, Any]:
+def _apply_correction(s: SubjectState, event: e.Event, p: e.CorrectionRecorded) -> dict[str, Any]:
     correction = Correction(
         seq=event.seq,
         target_seq=p.target_seq,

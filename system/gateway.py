@@ -68,7 +68,9 @@ class SubjectGateway:
     async def submit(self, subject_id: str, command: Command, actor: Actor) -> SubmitResult:
         if isinstance(command, RegisterSubject):
             return await self.register(command, actor)
-        handle = self.client.get_workflow_handle_for(SubjectWorkflow.run, workflow_id_for(subject_id))
+        handle = self.client.get_workflow_handle_for(
+            SubjectWorkflow.run, workflow_id_for(subject_id)
+        )
         try:
             return await handle.execute_update(
                 SubjectWorkflow.submit, Submission(command=command, actor=actor)
@@ -79,7 +81,9 @@ class SubjectGateway:
             raise self._rpc_error(subject_id, exc) from exc
 
     async def state(self, subject_id: str) -> SubjectState:
-        handle = self.client.get_workflow_handle_for(SubjectWorkflow.run, workflow_id_for(subject_id))
+        handle = self.client.get_workflow_handle_for(
+            SubjectWorkflow.run, workflow_id_for(subject_id)
+        )
         try:
             return await handle.query(SubjectWorkflow.state)
         except RPCError as exc:

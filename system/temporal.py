@@ -62,7 +62,9 @@ async def dev_server(data_dir: Path, port: int = 7233, ui_port: int = 8233) -> A
     proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         await wait_for_port("127.0.0.1", port)
-        log.info("temporal dev server up", address=f"127.0.0.1:{port}", ui=f"http://127.0.0.1:{ui_port}")
+        log.info(
+            "temporal dev server up", address=f"127.0.0.1:{port}", ui=f"http://127.0.0.1:{ui_port}"
+        )
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -88,7 +89,7 @@ class SubjectWorkflow:
                 timeout = max((deadline.due_at - workflow.now()).total_seconds(), 0.0)
             try:
                 await workflow.wait_condition(
-                    lambda: self._version != seen, timeout=timeout, timeout_summary="deadline"
+                    self._changed_since(seen), timeout=timeout, timeout_summary="deadline"
                 )
             except TimeoutError:
                 if deadline is not None and not await self._system(deadline.command):
@@ -96,12 +97,13 @@ class SubjectWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
+    def _changed_since(self, version: int) -> Callable[[], bool]:
+        return lambda: self._version != version
+
     async def _system(self, command: Command) -> bool:
         async with self._lock:
             try:
-                events = decide(
-                    self._state, command, SYSTEM_ACTOR, workflow.now(), self._protocol
-                )
+                events = decide(self._state, command, SYSTEM_ACTOR, workflow.now(), self._protocol)
             except DomainError as exc:
                 # A human acted first (the visit was done, the subject withdrew): nothing due.
                 workflow.logger.warning("deadline refused by the domain: %s", exc.message)
@@ -139,7 +141,10 @@ class SubjectWorkflow:
             try:
                 # Decided again under the lock: another update may have changed the state.
                 events = decide(
-                    self._state, submission.command, submission.actor, workflow.now(),
+                    self._state,
+                    submission.command,
+                    submission.actor,
+                    workflow.now(),
                     self._protocol,
                 )
             except DomainError as exc:

@@ -88,7 +88,9 @@ class SubjectDriver:
         await self.send(PI, c.SignEligibility(occurred_at=await self.now(), decision="eligible"))
         await self.send(
             INVESTIGATOR,
-            c.EnrollSubject(occurred_at=await self.now(), dose_level=dose_level, route="intravenous"),
+            c.EnrollSubject(
+                occurred_at=await self.now(), dose_level=dose_level, route="intravenous"
+            ),
         )
 
     async def product(self) -> None:

@@ -8,12 +8,11 @@ from datetime import timedelta
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
+from domain.events import verify_chain
 from domain.protocol import Protocol
 from domain.schedule import visit_schedule
 from domain.subject import fold
-from domain.events import verify_chain
 from domain.values import Phase, VisitStatus
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
@@ -50,7 +49,9 @@ EXPECTED_TYPES = [
 
 
 async def test_subject_goes_from_registration_to_completion_at_month_12(
-    time_env: WorkflowEnvironment, gateway: SubjectGateway, sqlite_store: SqlEventStore,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    sqlite_store: SqlEventStore,
     protocol: Protocol,
 ) -> None:
     driver = SubjectDriver(time_env, gateway, new_subject())
