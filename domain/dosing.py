@@ -1,0 +1,134 @@
+"""Dose arithmetic: body surface area, the lymphodepletion plan and the CAR-T product dose.
+
+Money-style decimal arithmetic is used for BSA rounding and the per-day doses because binary
+floats put 2.01 m² × 300 mg/m² at 602.999…, and rounding that *down* would cost a whole mg.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.events import LymphodepletionPlanned, PlannedDose
+from domain.protocol import DoseLevel, LymphodepletionRegimen
+
+__all__ = [
+    "EGFR_RANGE",
+    "HEIGHT_CM_RANGE",
+    "WEIGHT_KG_RANGE",
+    "DoseOutOfRange",
+    "LDPlan",
+    "PlannedDose",
+    "ProductDose",
+    "bsa_mosteller",
+    "lymphodepletion_plan",
+    "product_dose",
+]
+
+# Plausible adult bounds: outside them the number is far more likely a typo (lb for kg, m
+# for cm) than a real subject, and a dose computed from a typo is dangerous.
+WEIGHT_KG_RANGE = (30.0, 250.0)
+HEIGHT_CM_RANGE = (120.0, 230.0)
+EGFR_RANGE = (0.0, 250.0)
+
+
+class DoseOutOfRange(ValueError):
+    """The requested TU/kg lies outside the enrolled dose level's protocol range."""
+
+    def __init__(self, dose_level: DoseLevel, tu_per_kg: float) -> None:
+        self.dose_level = dose_level.code
+        self.tu_per_kg = tu_per_kg
+        super().__init__(
+            f"tu_per_kg {tu_per_kg:.3g} is outside dose level {dose_level.code} "
+            f"({dose_level.min_tu_per_kg:.3g}–{dose_level.max_tu_per_kg:.3g} TU/kg inclusive)"
+        )
+
+
+class LDPlan(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    infusion_date: date
+    weight_kg: float
+    height_cm: float
+    egfr: float
+    bsa_m2: float
+    renal_adjusted: bool
+    doses: tuple[PlannedDose, ...]
+
+    def to_event(self) -> LymphodepletionPlanned:
+        return LymphodepletionPlanned(**dict(self))
+
+
+class ProductDose(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    total_tu: float
+    tu_per_kg: float
+
+
+def _check(name: str, value: float, bounds: tuple[float, float], unit: str) -> None:
+    low, high = bounds
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be between {low:g} and {high:g} {unit}, got {value:g}")
+
+
+def _decimal(value: float) -> Decimal:
+    # Through str so 1.7 is 1.7, not 1.6999999999999999555910790149937.
+    return Decimal(str(value))
+
+
+def bsa_mosteller(weight_kg: float, height_cm: float, decimals: int = 2) -> float:
+    """Mosteller BSA in m², sqrt(height_cm × weight_kg / 3600), rounded half-up."""
+    _check("weight_kg", weight_kg, WEIGHT_KG_RANGE, "kg")
+    _check("height_cm", height_cm, HEIGHT_CM_RANGE, "cm")
+    exact = (_decimal(height_cm) * _decimal(weight_kg) / Decimal(3600)).sqrt()
+    return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def lymphodepletion_plan(
+    weight_kg: float,
+    height_cm: float,
+    egfr: float,
+    infusion_date: date,
+    regimen: LymphodepletionRegimen,
+) -> LDPlan:
+    """Per-drug, per-day doses in mg, each rounded down to the regimen's rounding step."""
+    _check("egfr", egfr, EGFR_RANGE, "mL/min/1.73m²")
+    bsa = bsa_mosteller(weight_kg, height_cm, regimen.bsa_decimals)
+    step = _decimal(regimen.dose_rounding_mg)
+    doses: list[PlannedDose] = []
+    renal_adjusted = False
+    for drug in regimen.drugs:
+        per_m2 = _decimal(drug.mg_per_m2_per_day)
+        threshold, factor = drug.renal_adjust_below_egfr, drug.renal_adjust_factor
+        if threshold is not None and factor is not None and egfr < threshold:
+            per_m2 *= _decimal(factor)
+            renal_adjusted = True
+        mg = float((_decimal(bsa) * per_m2 / step).to_integral_value(ROUND_FLOOR) * step)
+        doses.extend(
+            PlannedDose(drug=drug.drug, day=day, on=infusion_date + timedelta(days=day), mg=mg)
+            for day in drug.days
+        )
+    doses.sort(key=lambda d: (d.day, d.drug))
+    return LDPlan(
+        infusion_date=infusion_date,
+        weight_kg=weight_kg,
+        height_cm=height_cm,
+        egfr=egfr,
+        bsa_m2=bsa,
+        renal_adjusted=renal_adjusted,
+        doses=tuple(doses),
+    )
+
+
+def product_dose(dose_level: DoseLevel, weight_kg: float, tu_per_kg: float) -> ProductDose:
+    """Total transducing units for the subject; the TU/kg must lie within the dose level."""
+    _check("weight_kg", weight_kg, WEIGHT_KG_RANGE, "kg")
+    if not (math.isfinite(tu_per_kg) and tu_per_kg > 0):
+        raise DoseOutOfRange(dose_level, tu_per_kg)
+    if not dose_level.min_tu_per_kg <= tu_per_kg <= dose_level.max_tu_per_kg:
+        raise DoseOutOfRange(dose_level, tu_per_kg)
+    return ProductDose(total_tu=weight_kg * tu_per_kg, tu_per_kg=tu_per_kg)
