@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,10 @@ COORDINATOR = Actor(user_id="cora", role=Role.COORDINATOR)
 INVESTIGATOR = Actor(user_id="ivan", role=Role.INVESTIGATOR)
 PI = Actor(user_id="petra", role=Role.PI)
 MONITOR = Actor(user_id="mona", role=Role.MONITOR)
+
+
+def new_subject() -> str:
+    return f"S-{uuid.uuid4().hex[:8].upper()}"
 
 
 class SubjectDriver:

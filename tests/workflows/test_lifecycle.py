@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.events import verify_chain
@@ -16,22 +13,8 @@ from domain.subject import fold
 from domain.values import Phase, VisitStatus
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
-from tests.workflows.harness import SubjectDriver
-from worker import build_worker
+from tests.workflows.harness import SubjectDriver, new_subject
 from workflows.subject import SubjectWorkflow, workflow_id_for
-
-
-@pytest.fixture
-async def gateway(
-    time_env: WorkflowEnvironment, sqlite_store: SqlEventStore, task_queue: str, protocol: Protocol
-) -> AsyncIterator[SubjectGateway]:
-    async with build_worker(time_env.client, sqlite_store, task_queue):
-        yield SubjectGateway(time_env.client, task_queue, protocol)
-
-
-def new_subject() -> str:
-    return f"S-{uuid.uuid4().hex[:8].upper()}"
-
 
 EXPECTED_TYPES = [
     "subject.registered",
