@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli.audit import app as audit_app
 from cli.eligibility import app as eligibility_app
 
 __all__ = ["app"]
@@ -15,3 +16,4 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(eligibility_app, name="eligibility")
+app.add_typer(audit_app, name="audit")

@@ -1,0 +1,72 @@
+"""The audit trail as JSON Lines (stored envelopes verbatim) or CSV (one flat row per event)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, TextIO
+
+from audit.source import raw_streams
+from domain.canonical import canonical_json
+from store.base import EventStore
+
+__all__ = ["CSV_COLUMNS", "export_csv", "export_jsonl"]
+
+CSV_COLUMNS = (
+    "stream",
+    "seq",
+    "type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "user_id",
+    "role",
+    "reason",
+    "protocol_version",
+    "payload",
+    "prev_hash",
+    "hash",
+)
+
+
+def export_jsonl(store: EventStore, out: TextIO, subject: str | None = None) -> int:
+    """Write each stored envelope as one canonical JSON line; returns the number written.
+
+    Canonical JSON is the text the hash covers, so a reader can re-verify the chain from the
+    export alone, without access to the store.
+    """
+    written = 0
+    for _, rows in raw_streams(store, subject):
+        out.writelines(canonical_json(row) + "\n" for row in rows)
+        written += len(rows)
+    return written
+
+
+def _csv_row(row: dict[str, Any]) -> list[Any]:
+    actor = row.get("actor") or {}
+    return [
+        row.get("stream"),
+        row.get("seq"),
+        row.get("type"),
+        row.get("schema_version"),
+        row.get("occurred_at"),
+        row.get("recorded_at"),
+        actor.get("user_id"),
+        actor.get("role"),
+        row.get("reason") or "",
+        row.get("protocol_version"),
+        json.dumps(row.get("payload"), sort_keys=True, ensure_ascii=False),
+        row.get("prev_hash"),
+        row.get("hash"),
+    ]
+
+
+def export_csv(store: EventStore, out: TextIO, subject: str | None = None) -> int:
+    """Write a header and one row per event; the payload column holds the payload as JSON."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    written = 0
+    for _, rows in raw_streams(store, subject):
+        writer.writerows(_csv_row(row) for row in rows)
+        written += len(rows)
+    return written
