@@ -1,0 +1,322 @@
+"""decide/apply: every phase transition allowed and refused, roles, corrections, the fold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from domain import commands as c
+from domain.actors import Actor, Role
+from domain.errors import (
+    MissingPrerequisite,
+    NotFound,
+    RoleNotAllowed,
+    ValueOutOfRange,
+    WrongPhase,
+)
+from domain.events import verify_chain
+from domain.protocol import Protocol, load_protocol
+from domain.subject import ALLOWED_PHASES, ALLOWED_ROLES, decide, fold
+from domain.values import Phase
+from tests.domain.journey import COORDINATOR, INVESTIGATOR, PI, SYSTEM, Journey
+
+PROTOCOL = load_protocol()
+
+
+def command_of(kind: str, j: Journey) -> Any:
+    """A well-formed command of each type, so only the phase or the role can refuse it."""
+    now, today = j.now, j.today
+    factories: dict[str, Callable[[], Any]] = {
+        "register": j.register,
+        "sign_consent": j.consent,
+        "withdraw_consent": j.withdraw,
+        "record_screening": j.screening,
+        "sign_eligibility": j.sign,
+        "enroll": j.enroll,
+        "record_apheresis": j.apheresis,
+        "record_product_release": j.release,
+        "record_manufacturing_failure": j.failure,
+        "plan_lymphodepletion": j.plan,
+        "approve_lymphodepletion": j.approve,
+        "record_lymphodepletion_dose": lambda: c.RecordLymphodepletionDose(
+            occurred_at=now, drug="fludarabine", day=-5, mg=50, given_on=today
+        ),
+        "record_infusion": lambda: c.RecordInfusion(
+            occurred_at=now, infused_on=today, weight_kg=60, tu_per_kg=5e6
+        ),
+        "reschedule_visit": lambda: c.RescheduleVisit(occurred_at=now, code="M1", target=today),
+        "complete_visit": lambda: c.CompleteVisit(
+            occurred_at=now, code="M1", completed_on=today, response="PR"
+        ),
+        "miss_visit": lambda: c.MissVisit(occurred_at=now, code="M1"),
+        "open_visit_window": lambda: c.OpenVisitWindow(occurred_at=now, code="M1"),
+        "expire_screening": lambda: c.ExpireScreening(occurred_at=now),
+        "record_correction": lambda: c.RecordCorrection(
+            occurred_at=now, target_seq=1, field="sex", new_value="male", reason="typo"
+        ),
+        "end_participation": lambda: c.EndParticipation(
+            occurred_at=now, outcome="lost_to_follow_up", ended_on=today, reason="no contact"
+        ),
+    }
+    return factories[kind]()
+
+
+def actor_for(kind: str) -> Actor:
+    roles = ALLOWED_ROLES[kind]
+    for role in (Role.PI, Role.INVESTIGATOR, Role.COORDINATOR, Role.SYSTEM):
+        if role in roles:
+            return Actor(user_id=role.value, role=role)
+    raise AssertionError(kind)
+
+
+def journey_in(phase: Phase) -> Journey:
+    j = Journey(PROTOCOL)
+    if phase is Phase.SCREEN_FAILED:
+        j.to_phase("screening")
+        j.send(PI, j.sign("not_eligible"))
+    elif phase is Phase.WITHDRAWN:
+        j.to_phase("consented")
+        j.send(COORDINATOR, j.withdraw())
+    elif phase in (Phase.LOST_TO_FOLLOW_UP, Phase.DIED):
+        j.to_phase("infused")
+        j.send(
+            COORDINATOR,
+            c.EndParticipation(
+                occurred_at=j.now,
+                outcome=phase.value,
+                ended_on=j.today,
+                reason="reported",  # type: ignore[arg-type]
+            ),
+        )
+    else:
+        j.to_phase(phase.value)
+    assert j.state.phase is phase
+    return j
+
+
+ALL_PHASES = list(Phase)
+ALL_KINDS = sorted(ALLOWED_PHASES)
+
+
+@pytest.mark.parametrize("phase", ALL_PHASES, ids=lambda p: p.value)
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_each_command_is_refused_outside_its_phases_and_passes_the_gate_inside(
+    kind: str, phase: Phase
+) -> None:
+    j = journey_in(phase)
+    command = command_of(kind, j)
+    if phase in ALLOWED_PHASES[kind]:
+        try:
+            decide(j.state, command, actor_for(kind), j.now, PROTOCOL)
+        except WrongPhase as exc:
+            assert "while the subject is" not in exc.message
+        except (MissingPrerequisite, NotFound, ValueOutOfRange):
+            pass  # past the phase gate; refused for its content
+    else:
+        with pytest.raises(
+            WrongPhase, match=f"while the subject is {phase.value.replace('_', ' ')}"
+        ):
+            decide(j.state, command, actor_for(kind), j.now, PROTOCOL)
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_each_command_is_refused_for_roles_not_allowed_to_send_it(kind: str, role: Role) -> None:
+    j = journey_in(Phase.INFUSED)
+    if role in ALLOWED_ROLES[kind]:
+        return
+    with pytest.raises(RoleNotAllowed):
+        decide(j.state, command_of(kind, j), Actor(user_id="u", role=role), j.now, PROTOCOL)
+
+
+def test_monitor_is_told_monitors_are_read_only() -> None:
+    j = journey_in(Phase.REGISTERED)
+    with pytest.raises(RoleNotAllowed, match="monitors have read-only access"):
+        decide(j.state, j.consent(), Actor(user_id="m", role=Role.MONITOR), j.now, PROTOCOL)
+
+
+def test_only_the_pi_signs_eligibility_and_approves_lymphodepletion() -> None:
+    assert ALLOWED_ROLES["sign_eligibility"] == {Role.PI}
+    assert ALLOWED_ROLES["approve_lymphodepletion"] == {Role.PI}
+
+
+def test_happy_path_runs_the_phases_in_protocol_order() -> None:
+    j = Journey(PROTOCOL)
+    j.to_phase("completed")
+    phases = []
+    state = fold([])
+    for event in j.events:
+        state = fold([event], state)
+        if not phases or phases[-1] != state.phase.value:
+            phases.append(state.phase.value)
+    assert phases == [
+        "registered",
+        "consented",
+        "screening",
+        "eligible",
+        "enrolled",
+        "apheresis",
+        "awaiting_product",
+        "lymphodepletion",
+        "infused",
+        "follow_up",
+        "completed",
+    ]
+
+
+def test_manufacturing_failure_returns_the_subject_to_a_repeat_apheresis() -> None:
+    j = journey_in(Phase.APHERESIS)
+    j.send(COORDINATOR, j.failure())
+    assert j.state.phase is Phase.ENROLLED
+    j.send(COORDINATOR, j.apheresis())
+    assert (j.state.apheresis_count, j.state.manufacturing_failures) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "phase", [p for p in Phase if p.is_active and p is not Phase.REGISTERED], ids=lambda p: p.value
+)
+def test_consent_can_be_withdrawn_from_every_active_phase(phase: Phase) -> None:
+    j = journey_in(phase)
+    events = j.send(COORDINATOR, j.withdraw())
+    assert [e.type for e in events] == ["consent.withdrawn", "participation.ended"]
+    assert j.state.phase is Phase.WITHDRAWN
+
+
+@pytest.mark.parametrize("outcome", ["lost_to_follow_up", "died"])
+@pytest.mark.parametrize("phase", [p for p in Phase if p.is_active], ids=lambda p: p.value)
+def test_loss_to_follow_up_and_death_end_participation_from_every_active_phase(
+    phase: Phase, outcome: str
+) -> None:
+    j = journey_in(phase)
+    j.send(
+        COORDINATOR,
+        c.EndParticipation(occurred_at=j.now, outcome=outcome, ended_on=j.today, reason="x"),  # type: ignore[arg-type]
+    )
+    assert j.state.phase.value == outcome
+
+
+def test_completion_is_refused_while_visits_remain() -> None:
+    j = journey_in(Phase.FOLLOW_UP)
+    with pytest.raises(MissingPrerequisite, match="every scheduled visit"):
+        j.send(
+            SYSTEM,
+            c.EndParticipation(occurred_at=j.now, outcome="completed", ended_on=j.today),
+        )
+
+
+def test_eligible_signature_is_refused_when_a_criterion_is_not_met() -> None:
+    j = journey_in(Phase.CONSENTED)
+    j.send(COORDINATOR, j.screening(platelets={"value": 29, "unit": "10^9/L"}))
+    assert j.state.screening_eligible is False
+    with pytest.raises(MissingPrerequisite, match="do not meet every criterion"):
+        j.send(PI, j.sign("eligible"))
+
+
+def test_unknown_dose_level_is_refused_naming_the_field() -> None:
+    j = journey_in(Phase.ELIGIBLE)
+    with pytest.raises(ValueOutOfRange) as refused:
+        j.send(INVESTIGATOR, j.enroll("DL9"))
+    assert refused.value.field == "dose_level"
+
+
+def test_lymphodepletion_dose_far_from_the_plan_is_refused() -> None:
+    j = journey_in(Phase.LYMPHODEPLETION)
+    planned = j.state.ld_plan.doses[0]  # type: ignore[union-attr]
+    j.go_to(planned.on)
+    with pytest.raises(ValueOutOfRange, match="within ±10%") as refused:
+        j.send(
+            COORDINATOR,
+            c.RecordLymphodepletionDose(
+                occurred_at=j.now,
+                drug=planned.drug,
+                day=planned.day,
+                mg=planned.mg * 1.5,
+                given_on=planned.on,
+            ),
+        )
+    assert refused.value.field == "mg"
+
+
+def test_infusion_before_lymphodepletion_is_complete_is_refused() -> None:
+    j = journey_in(Phase.LYMPHODEPLETION)
+    with pytest.raises(MissingPrerequisite, match="missing doses"):
+        j.send(INVESTIGATOR, j.infuse())
+
+
+def test_completing_a_visit_outside_its_window_opens_a_deviation() -> None:
+    j = journey_in(Phase.FOLLOW_UP)
+    m1 = j.state.visit("M1")
+    assert m1 is not None
+    late = m1.window_end + timedelta(days=1)
+    j.go_to(late)
+    events = j.send(
+        COORDINATOR, c.CompleteVisit(occurred_at=j.now, code="M1", completed_on=late, response="SD")
+    )
+    assert [e.type for e in events] == ["visit.completed", "deviation.opened"]
+    assert j.state.deviations[0].kind == "visit_out_of_window"
+
+
+def test_miss_visit_is_refused_while_the_window_is_still_open() -> None:
+    j = journey_in(Phase.FOLLOW_UP)
+    with pytest.raises(WrongPhase, match="still open"):
+        j.send(SYSTEM, c.MissVisit(occurred_at=j.now, code="M1"))
+
+
+def test_correction_supersedes_a_value_and_keeps_the_original_event() -> None:
+    j = journey_in(Phase.FOLLOW_UP)
+    j.send(COORDINATOR, j.complete("M1", "PR"))
+    target = j.events[-1]
+    j.send(
+        INVESTIGATOR,
+        c.RecordCorrection(
+            occurred_at=j.now,
+            target_seq=target.seq,
+            field="response",
+            new_value="CR",
+            reason="central read of the imaging",
+        ),
+    )
+    assert j.state.visit("M1").response == "CR"  # type: ignore[union-attr]
+    correction = j.state.corrections[-1]
+    assert (correction.old_value, correction.new_value) == ("PR", "CR")
+    assert correction.reason == "central read of the imaging"
+    assert j.events[target.seq - 1] == target
+    assert target.payload.response == "PR"  # type: ignore[union-attr]
+
+
+def test_correction_needs_a_reason_and_a_correctable_target() -> None:
+    j = journey_in(Phase.CONSENTED)
+    with pytest.raises(ValueError, match="reason"):
+        c.RecordCorrection(occurred_at=j.now, target_seq=1, field="sex", new_value="male")  # type: ignore[call-arg]
+    with pytest.raises(NotFound, match="no correctable value"):
+        j.send(
+            COORDINATOR,
+            c.RecordCorrection(
+                occurred_at=j.now,
+                target_seq=2,
+                field="signed_on",
+                new_value="2026-01-01",
+                reason="typo",
+            ),
+        )
+
+
+def test_commands_dated_in_the_future_are_refused() -> None:
+    j = journey_in(Phase.REGISTERED)
+    consent = j.consent().model_copy(update={"occurred_at": j.now + timedelta(hours=1)})
+    with pytest.raises(ValueOutOfRange) as refused:
+        j.send(COORDINATOR, consent)
+    assert refused.value.field == "occurred_at"
+
+
+def test_folding_the_stored_events_gives_the_decided_state_and_the_chain_verifies(
+    protocol: Protocol,
+) -> None:
+    j = Journey(protocol)
+    j.to_phase("completed")
+    assert fold(j.events) == j.state
+    raw = [e.model_dump(mode="json") for e in j.events]
+    assert verify_chain(j.subject_id, raw) is None
