@@ -1,0 +1,134 @@
+"""The REST API under /api: commands in, state, events, board and visit calendars out."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response, status
+
+from domain.actors import Actor
+from domain.commands import Command, RegisterSubject
+from domain.errors import NotFound, RoleNotAllowed, ValueOutOfRange
+from domain.events import Event
+from domain.state import SubjectState
+from domain.subject import ALLOWED_ROLES
+from domain.values import Phase, ScheduledVisit
+from store.projection import BoardRow
+from web.context import AppContext, context
+from web.ics import calendar
+from web.readside import BoardItem, DueVisit, board_item, due_visits
+from web.security import api_actor, api_writer
+from workflows.subject import SubmitResult
+
+__all__ = ["check_role", "router"]
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+Ctx = Annotated[AppContext, Depends(context)]
+Reader = Annotated[Actor, Depends(api_actor)]
+Writer = Annotated[Actor, Depends(api_writer)]
+
+_ICS = "text/calendar; charset=utf-8"
+# Every planned visit of one subject, however far ahead.
+_WHOLE_SCHEDULE_DAYS = 100_000
+
+
+def check_role(command: Any, actor: Actor) -> None:
+    """Refuse a role the domain would refuse anyway, without a round trip to Temporal."""
+    allowed = ALLOWED_ROLES.get(command.type, frozenset())
+    if actor.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise RoleNotAllowed(
+            f"role {actor.role.value!r} may not {command.type.replace('_', ' ')}; allowed: {names}"
+        )
+
+
+async def _row(ctx: AppContext, subject_id: str) -> BoardRow:
+    row = await asyncio.to_thread(ctx.store.board_row, subject_id)
+    if row is None:
+        raise NotFound(f"no subject {subject_id!r}", field="subject_id")
+    return row
+
+
+@router.post("/subjects", status_code=status.HTTP_201_CREATED)
+async def register_subject(command: RegisterSubject, actor: Writer, ctx: Ctx) -> SubmitResult:
+    """Register a new subject; the actor is the authenticated user."""
+    check_role(command, actor)
+    return await ctx.gateway.register(command, actor)
+
+
+@router.post("/subjects/{subject_id}/commands")
+async def submit_command(
+    subject_id: str, command: Annotated[Command, Body()], actor: Writer, ctx: Ctx
+) -> SubmitResult:
+    """Send any command (discriminated by ``type``) to one subject's workflow."""
+    check_role(command, actor)
+    if isinstance(command, RegisterSubject) and command.subject_id != subject_id:
+        raise ValueOutOfRange(
+            f"body registers {command.subject_id!r} but the path names {subject_id!r}",
+            field="subject_id",
+        )
+    return await ctx.gateway.submit(subject_id, command, actor)
+
+
+@router.get("/subjects/{subject_id}")
+async def subject_state(subject_id: str, _: Reader, ctx: Ctx) -> SubjectState:
+    return await ctx.gateway.state(subject_id)
+
+
+@router.get("/subjects/{subject_id}/events")
+async def subject_events(subject_id: str, _: Reader, ctx: Ctx) -> list[Event]:
+    events = await asyncio.to_thread(ctx.store.read_stream, subject_id)
+    if not events:
+        raise NotFound(f"no subject {subject_id!r}", field="subject_id")
+    return events
+
+
+@router.get("/subjects/{subject_id}/visits")
+async def subject_visits(subject_id: str, _: Reader, ctx: Ctx) -> list[ScheduledVisit]:
+    return list((await _row(ctx, subject_id)).visits)
+
+
+@router.get("/subjects/{subject_id}/visits.ics", response_class=Response)
+async def subject_visits_ics(subject_id: str, _: Reader, ctx: Ctx) -> Response:
+    row = await _row(ctx, subject_id)
+    visits = due_visits([row], ctx.today(), _WHOLE_SCHEDULE_DAYS)
+    body = calendar(visits, f"JY231 {subject_id} visits")
+    return Response(body, media_type=_ICS, headers=_attachment(f"{subject_id}-visits.ics"))
+
+
+@router.get("/board")
+async def board(
+    _: Reader,
+    ctx: Ctx,
+    phase: Phase | None = None,
+    disease: str | None = None,
+    dose_level: str | None = None,
+) -> list[BoardItem]:
+    rows = await asyncio.to_thread(
+        ctx.store.board, phase.value if phase else None, disease or None, dose_level or None
+    )
+    today = ctx.today()
+    return [board_item(row, today) for row in rows]
+
+
+@router.get("/visits/upcoming")
+async def upcoming_visits(
+    _: Reader, ctx: Ctx, days: Annotated[int, Query(ge=0, le=366)] = 14
+) -> list[DueVisit]:
+    rows = await asyncio.to_thread(ctx.store.board)
+    return due_visits(rows, ctx.today(), days)
+
+
+@router.get("/visits.ics", response_class=Response)
+async def visits_ics(
+    _: Reader, ctx: Ctx, days: Annotated[int, Query(ge=0, le=366)] = 14
+) -> Response:
+    rows = await asyncio.to_thread(ctx.store.board)
+    body = calendar(due_visits(rows, ctx.today(), days), "JY231 upcoming visits")
+    return Response(body, media_type=_ICS, headers=_attachment("jy231-visits.ics"))
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'inline; filename="{name}"'}

@@ -1,0 +1,58 @@
+"""The FastAPI application factory: API and dashboard over one gateway, store and user list."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from store.base import EventStore
+from system.gateway import SubjectGateway
+from web import api, pages
+from web.auth import UserDirectory
+from web.context import AppContext
+from web.errors import install_error_handlers
+from web.session import SessionSigner
+
+__all__ = ["create_app"]
+
+_HERE = Path(__file__).resolve().parent
+
+
+def create_app(
+    gateway: SubjectGateway,
+    store: EventStore,
+    users: UserDirectory,
+    *,
+    session_secret: str | None = None,
+    today: Callable[[], date] = date.today,
+    lifespan: Any = None,
+) -> FastAPI:
+    app = FastAPI(
+        title="JY231 trial orchestrator",
+        summary="NCT06243159 · JY231 CAR-T for refractory autoimmune diseases",
+        description="Commands go to each subject's Temporal workflow; reads come from the "
+        "event store. Authenticate with HTTP Basic; monitors have read-only access.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.ctx = AppContext(
+        gateway=gateway,
+        store=store,
+        users=users,
+        # A random secret means sessions end when the process restarts; set one to keep them.
+        signer=SessionSigner(session_secret or secrets.token_urlsafe(32)),
+        templates=Jinja2Templates(directory=_HERE / "templates"),
+        today=today,
+    )
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    return app

@@ -1,0 +1,33 @@
+"""What every request handler needs, held on ``app.state`` and fetched through dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from store.base import EventStore
+from system.gateway import SubjectGateway
+from web.auth import UserDirectory
+from web.session import SessionSigner
+
+__all__ = ["AppContext", "context"]
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    gateway: SubjectGateway
+    store: EventStore
+    users: UserDirectory
+    signer: SessionSigner
+    templates: Jinja2Templates
+    # The date the board measures "overdue" and "days since infusion" against.
+    today: Callable[[], date]
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx

@@ -1,0 +1,98 @@
+"""Exception handlers: domain refusals become status codes, and no traceback reaches a user."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain import errors
+from web.security import LoginRequired
+
+__all__ = ["install_error_handlers", "status_for", "validation_detail"]
+
+log = structlog.get_logger(__name__)
+
+_STATUS: dict[type[errors.DomainError], int] = {
+    errors.ValueOutOfRange: 422,
+    errors.WrongPhase: 409,
+    errors.MissingPrerequisite: 409,
+    errors.RoleNotAllowed: 403,
+    errors.NotFound: 404,
+}
+
+
+def status_for(exc: errors.DomainError) -> int:
+    return next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 409)
+
+
+def validation_detail(raw: list[Any]) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{"field", "rule", "msg"}``; the request-part prefix is dropped."""
+    detail = []
+    for err in raw:
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in {"body", "query", "path", "header", "cookie"}:
+            loc = loc[1:]
+        detail.append(
+            {"field": ".".join(loc) or None, "rule": err.get("type"), "msg": err.get("msg")}
+        )
+    return detail
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.DomainError)
+    code = status_for(exc)
+    log.info("command refused", path=request.url.path, code=exc.code, message=exc.message)
+    if not request.url.path.startswith("/api"):
+        return _page(request, exc.message, code)
+    if code == 422:
+        body: dict[str, Any] = {
+            "detail": [{"field": exc.field, "rule": exc.code, "msg": exc.message}]
+        }
+    else:
+        body = {"detail": exc.message, "code": exc.code, "field": exc.field}
+    return JSONResponse(body, status_code=code)
+
+
+def _page(request: Request, message: str, code: int) -> Response:
+    ctx = request.app.state.ctx
+    response: Response = ctx.templates.TemplateResponse(
+        request, "error.html", {"message": message, "status": code, "actor": None}, status_code=code
+    )
+    return response
+
+
+async def _request_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": validation_detail(list(exc.errors()))}, status_code=422)
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(f"/login?next={quote(exc.next_path)}", status_code=303)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Logged in full for operators; the user sees only that something failed.
+    log.exception("unhandled error", path=request.url.path)
+    if not request.url.path.startswith("/api"):
+        return _page(request, "Something went wrong; the error has been logged.", 500)
+    return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

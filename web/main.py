@@ -1,0 +1,49 @@
+"""The ASGI entry point ``web.main:app``: settings, Temporal connection and store at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from domain.protocol import load_protocol
+from store.factory import open_store
+from system.config import load_settings
+from system.gateway import SubjectGateway
+from system.logging import configure_logging
+from system.temporal import connect
+from web.app import create_app
+from web.auth import UserDirectory
+
+__all__ = ["DEFAULT_TEMPORAL_ADDRESS", "app"]
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
+
+
+@asynccontextmanager
+async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    address = settings.temporal_address or DEFAULT_TEMPORAL_ADDRESS
+    client = await connect(address, settings.temporal_namespace)
+    store = open_store(settings.event_store_url)
+    gateway = SubjectGateway(client, settings.task_queue, load_protocol())
+    users = UserDirectory.load(settings.users_file)
+    # The real app needs the connected client, so it is built here and mounted at the root.
+    outer.mount(
+        "/",
+        create_app(gateway, store, users, session_secret=os.environ.get("JY231_SESSION_SECRET")),
+    )
+    log.info("web app ready", temporal=address, users=len(users))
+    try:
+        yield
+    finally:
+        store.close()
+
+
+app = FastAPI(lifespan=_lifespan, openapi_url=None, docs_url=None, redoc_url=None)

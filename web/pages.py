@@ -1,0 +1,310 @@
+"""The dashboard: login, board, subject pages with timeline and calendar, command forms."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import structlog
+from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from domain.actors import Actor
+from domain.errors import DomainError, NotFound
+from domain.events import Event
+from domain.state import SubjectState
+from domain.values import Phase
+from web.api import check_role
+from web.context import AppContext, context
+from web.errors import status_for
+from web.forms import FormInputError, FormSpec, available_forms, form_errors, form_for, parse_form
+from web.ics import calendar
+from web.readside import board_item, due_visits, visit_status
+from web.security import page_actor, page_writer
+from web.session import COOKIE_NAME
+
+__all__ = ["router"]
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+Ctx = Annotated[AppContext, Depends(context)]
+Reader = Annotated[Actor, Depends(page_actor)]
+Writer = Annotated[Actor, Depends(page_writer)]
+
+_DISEASES = ("SLE", "SS", "SSc", "DM", "ANCA-AAV")
+_HIDDEN_PAYLOAD = {"type", "schema_version"}
+
+
+def _render(
+    ctx: AppContext, request: Request, name: str, status_code: int = 200, **values: Any
+) -> HTMLResponse:
+    response: HTMLResponse = ctx.templates.TemplateResponse(
+        request, name, values, status_code=status_code
+    )
+    return response
+
+
+def _safe_next(target: str) -> str:
+    # Only local paths, so the login form cannot be used to redirect users off-site.
+    return target if target.startswith("/") and not target.startswith("//") else "/board"
+
+
+@router.get("/")
+async def home() -> RedirectResponse:
+    return RedirectResponse("/board", status_code=303)
+
+
+@router.get("/login")
+async def login_form(request: Request, ctx: Ctx, next: str = "/board") -> HTMLResponse:
+    return _render(ctx, request, "login.html", next=_safe_next(next), error=None, actor=None)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    ctx: Ctx,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/board",
+) -> Response:
+    actor = ctx.users.verify(username, password)
+    if actor is None:
+        log.info("login refused", username=username)
+        return _render(
+            ctx,
+            request,
+            "login.html",
+            status_code=401,
+            next=_safe_next(next),
+            error="Unknown user or wrong password.",
+            actor=None,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE_NAME,
+        ctx.signer.sign(actor.user_id),
+        max_age=ctx.signer.max_age_s,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME)
+    return response
+
+
+@router.get("/board")
+async def board_page(
+    request: Request,
+    actor: Reader,
+    ctx: Ctx,
+    phase: str = "",
+    disease: str = "",
+    dose_level: str = "",
+) -> HTMLResponse:
+    phase_filter = phase if phase in {p.value for p in Phase} else None
+    rows = await asyncio.to_thread(
+        ctx.store.board, phase_filter, disease or None, dose_level or None
+    )
+    today = ctx.today()
+    return _render(
+        ctx,
+        request,
+        "board.html",
+        actor=actor,
+        items=[board_item(row, today) for row in rows],
+        today=today,
+        phases=[p.value for p in Phase if p is not Phase.NEW],
+        diseases=_DISEASES,
+        filters={"phase": phase, "disease": disease, "dose_level": dose_level},
+    )
+
+
+@router.get("/visits")
+async def visits_page(request: Request, actor: Reader, ctx: Ctx, days: int = 14) -> HTMLResponse:
+    days = max(0, min(days, 366))
+    rows = await asyncio.to_thread(ctx.store.board)
+    return _render(
+        ctx,
+        request,
+        "visits.html",
+        actor=actor,
+        visits=due_visits(rows, ctx.today(), days),
+        days=days,
+        today=ctx.today(),
+    )
+
+
+@router.get("/visits.ics")
+async def visits_ics(actor: Reader, ctx: Ctx, days: int = 14) -> Response:
+    rows = await asyncio.to_thread(ctx.store.board)
+    body = calendar(due_visits(rows, ctx.today(), max(0, min(days, 366))), "JY231 visits")
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+@router.get("/subjects/{subject_id}/visits.ics")
+async def subject_ics(subject_id: str, actor: Reader, ctx: Ctx) -> Response:
+    row = await asyncio.to_thread(ctx.store.board_row, subject_id)
+    if row is None:
+        raise NotFound(f"no subject {subject_id!r}")
+    body = calendar(due_visits([row], ctx.today(), 100_000), f"JY231 {subject_id}")
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+def _timeline(events: list[Event]) -> list[dict[str, Any]]:
+    entries = []
+    for event in events:
+        payload = event.payload.model_dump(mode="json", exclude=_HIDDEN_PAYLOAD)
+        if event.type == "screening.recorded":
+            payload = {"eligible": payload["eligible"], "disease": payload["record"].get("disease")}
+        elif event.type == "infusion.recorded":
+            payload.pop("schedule", None)
+        elif event.type == "lymphodepletion.planned":
+            payload["doses"] = len(payload.get("doses", []))
+        entries.append(
+            {
+                "event": event,
+                "payload": payload,
+                "correction": payload if event.type == "correction.recorded" else None,
+            }
+        )
+    return entries
+
+
+async def _state_or_none(ctx: AppContext, subject_id: str) -> SubjectState | None:
+    # The page still shows the stored history when Temporal is unreachable.
+    try:
+        return await ctx.gateway.state(subject_id)
+    except DomainError:
+        return None
+    except Exception:
+        log.warning("workflow state unavailable", subject_id=subject_id, exc_info=True)
+        return None
+
+
+@router.get("/subjects/new")
+async def register_form(request: Request, actor: Writer, ctx: Ctx) -> HTMLResponse:
+    spec = form_for("register")
+    assert spec is not None
+    return _form_page(ctx, request, actor, spec, None, {}, {})
+
+
+@router.get("/subjects/{subject_id}")
+async def subject_page(
+    request: Request, subject_id: str, actor: Reader, ctx: Ctx, notice: str = ""
+) -> HTMLResponse:
+    events = await asyncio.to_thread(ctx.store.read_stream, subject_id)
+    if not events:
+        raise NotFound(f"no subject {subject_id!r}")
+    row = await asyncio.to_thread(ctx.store.board_row, subject_id)
+    state = await _state_or_none(ctx, subject_id)
+    today = ctx.today()
+    visits = [(v, visit_status(v, today)) for v in (row.visits if row else ())]
+    return _render(
+        ctx,
+        request,
+        "subject.html",
+        actor=actor,
+        subject_id=subject_id,
+        row=row,
+        state=state,
+        timeline=_timeline(events),
+        visits=visits,
+        forms=available_forms(state, actor.role) if state else [],
+        notice=notice,
+    )
+
+
+def _form_page(
+    ctx: AppContext,
+    request: Request,
+    actor: Actor,
+    spec: FormSpec,
+    subject_id: str | None,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    action = f"/subjects/{subject_id}/commands/{spec.command}" if subject_id else "/subjects/new"
+    return _render(
+        ctx,
+        request,
+        "form.html",
+        status_code=status_code,
+        actor=actor,
+        spec=spec,
+        subject_id=subject_id,
+        action=action,
+        values=values,
+        errors=errors,
+    )
+
+
+@router.get("/subjects/{subject_id}/commands/{command_type}")
+async def command_form(
+    request: Request, subject_id: str, command_type: str, actor: Writer, ctx: Ctx
+) -> HTMLResponse:
+    spec = form_for(command_type)
+    if spec is None or command_type == "register":
+        raise NotFound(f"no form for {command_type!r}")
+    return _form_page(ctx, request, actor, spec, subject_id, {}, {})
+
+
+async def _submit_form(
+    request: Request, actor: Actor, ctx: AppContext, spec: FormSpec, subject_id: str | None
+) -> Response:
+    form = await request.form()
+    values: dict[str, str] = {}
+    uploads: dict[str, bytes] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            uploads[key.removesuffix("_file_")] = await value.read()
+        else:
+            values[key] = value
+    try:
+        command = parse_form(spec, values, uploads, datetime.now(UTC))
+        check_role(command, actor)
+        if subject_id is None:
+            result = await ctx.gateway.register(command, actor)
+            target = command.subject_id
+        else:
+            result = await ctx.gateway.submit(subject_id, command, actor)
+            target = subject_id
+    except (ValidationError, FormInputError) as exc:
+        return _form_page(ctx, request, actor, spec, subject_id, values, form_errors(exc), 422)
+    except DomainError as exc:
+        errors = {exc.field or "__all__": exc.message}
+        if exc.field and exc.field not in {f.name for f in spec.fields}:
+            errors = {"__all__": exc.message}
+        code = status_for(exc)
+        return _form_page(ctx, request, actor, spec, subject_id, values, errors, code)
+    recorded = ", ".join(e.type for e in result.events) or "nothing new"
+    query = urlencode({"notice": f"{spec.title}: recorded {recorded}"})
+    return RedirectResponse(f"/subjects/{target}?{query}", status_code=303)
+
+
+@router.post("/subjects/new")
+async def register_submit(request: Request, actor: Writer, ctx: Ctx) -> Response:
+    spec = form_for("register")
+    assert spec is not None
+    return await _submit_form(request, actor, ctx, spec, None)
+
+
+@router.post("/subjects/{subject_id}/commands/{command_type}")
+async def command_submit(
+    request: Request, subject_id: str, command_type: str, actor: Writer, ctx: Ctx
+) -> Response:
+    spec = form_for(command_type)
+    if spec is None or command_type == "register":
+        raise NotFound(f"no form for {command_type!r}")
+    return await _submit_form(request, actor, ctx, spec, subject_id)
