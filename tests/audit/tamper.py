@@ -1,0 +1,180 @@
+"""Sample histories and the ways someone with database access could rewrite them.
+
+Tampering goes straight to the events table with SQL, as an attacker (or a careless DBA) would,
+bypassing every check of ``append``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from domain.actors import Actor, Role
+from domain.canonical import canonical_json
+from domain.events import (
+    CorrectionRecorded,
+    DeviationOpened,
+    Event,
+    NewEvent,
+    compute_hash,
+    parse_event,
+    seal,
+)
+from store.schema import events
+from store.sql import SqlEventStore
+from tests.store.builders import Chain, to_infusion
+
+SUBJECTS = ("S-001", "S-002")
+FORGER = Actor(user_id="mallory", role=Role.PI)
+
+
+def populate(store: SqlEventStore) -> None:
+    for subject in SUBJECTS:
+        chain = Chain(subject)
+        for payload in to_infusion(subject):
+            store.append(chain.next(payload))
+    # S-001's apheresis volume (seq 6) is corrected, with the reason staff gave.
+    correction = seal(
+        [
+            NewEvent(
+                payload=CorrectionRecorded(
+                    target_seq=6, field="volume_ml", old_value=212.5, new_value=221.5
+                ),
+                occurred_at=chain_clock(store, "S-001"),
+                reason="transcription error: the bag label reads 221.5 mL",
+            )
+        ],
+        stream="S-001",
+        last_seq=9,
+        last_hash=store.read_stream("S-001")[-1].hash,
+        actor=Actor(user_id="coord-1", role=Role.COORDINATOR),
+        recorded_at=chain_clock(store, "S-001"),
+        protocol_version="1.0",
+    )
+    store.append(correction)
+
+
+def chain_clock(store: SqlEventStore, stream: str) -> Any:
+    return store.read_stream(stream)[-1].recorded_at + timedelta(hours=1)
+
+
+def _envelope(store: SqlEventStore, stream: str, seq: int) -> dict[str, Any]:
+    with store.engine.connect() as conn:
+        text = conn.execute(
+            select(events.c.envelope).where(events.c.stream == stream, events.c.seq == seq)
+        ).scalar_one()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def rewrite(
+    store: SqlEventStore, stream: str, seq: int, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Edit one stored envelope in place (the stored hash stays as it was)."""
+    data = _envelope(store, stream, seq)
+    change(data)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(events)
+            .where(events.c.stream == stream, events.c.seq == seq)
+            .values(envelope=canonical_json(data))
+        )
+
+
+def swap(store: SqlEventStore, stream: str, a: int, b: int) -> None:
+    """Exchange the positions of two events, through a free seq so the unique key holds."""
+    with store.engine.begin() as conn:
+        for old, new in ((a, -1), (b, a), (-1, b)):
+            conn.execute(
+                update(events).where(events.c.stream == stream, events.c.seq == old).values(seq=new)
+            )
+
+
+def remove(store: SqlEventStore, stream: str, seq: int) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(delete(events).where(events.c.stream == stream, events.c.seq == seq))
+
+
+def _forged(stream: str, seq: int, prev_hash: str) -> Event:
+    """A well-formed event with a correct hash: only its place in the chain can betray it."""
+    payload = DeviationOpened(
+        deviation_id=f"{stream}-DEV-X", kind="forged", detail="never happened"
+    )
+    return seal(
+        [NewEvent(payload=payload, occurred_at=Chain(stream).clock)],
+        stream=stream,
+        last_seq=seq - 1,
+        last_hash=prev_hash,
+        actor=FORGER,
+        recorded_at=Chain(stream).clock,
+        protocol_version="1.0",
+    )[0]
+
+
+def _insert_row(store: SqlEventStore, event: Event) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(events).values(
+                stream=event.stream,
+                seq=event.seq,
+                type=event.type,
+                occurred_at=event.occurred_at,
+                recorded_at=event.recorded_at,
+                actor_id=event.actor.user_id,
+                prev_hash=event.prev_hash,
+                hash=event.hash,
+                envelope=canonical_json(event.model_dump(mode="json")),
+            )
+        )
+
+
+def insert_between(store: SqlEventStore, stream: str, seq: int) -> None:
+    """Slip a forged event in at ``seq``, moving the later rows one place up."""
+    last = max(e.seq for e in store.read_stream(stream))
+    with store.engine.begin() as conn:
+        # Highest first, so no two rows ever share a seq.
+        for moving in range(last, seq - 1, -1):
+            conn.execute(
+                update(events)
+                .where(events.c.stream == stream, events.c.seq == moving)
+                .values(seq=moving + 1)
+            )
+    prev_hash = parse_event(_envelope(store, stream, seq - 1)).hash
+    _insert_row(store, _forged(stream, seq, prev_hash))
+
+
+def append_forged(store: SqlEventStore, stream: str) -> int:
+    """Add a correctly chained event after the last one, without touching stream_heads."""
+    last = store.read_stream(stream)[-1]
+    forged = _forged(stream, last.seq + 1, last.hash)
+    _insert_row(store, forged)
+    return forged.seq
+
+
+def rehash(
+    store: SqlEventStore, stream: str, seq: int, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Edit an envelope and recompute its own hash: the next event's prev_hash must catch it."""
+
+    def change_and_rehash(data: dict[str, Any]) -> None:
+        change(data)
+        data["hash"] = compute_hash(data)
+
+    rewrite(store, stream, seq, change_and_rehash)
+
+
+__all__ = [
+    "FORGER",
+    "SUBJECTS",
+    "append_forged",
+    "insert_between",
+    "populate",
+    "rehash",
+    "remove",
+    "rewrite",
+    "swap",
+]
