@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Actor", "Role", "SYSTEM_ACTOR"]
+__all__ = ["SYSTEM_ACTOR", "Actor", "Role"]
 
 
 class Role(StrEnum):

