@@ -339,9 +339,10 @@ def _infusion(
             "lymphodepletion is not complete; missing doses: " + ", ".join(missing)
         )
     last_dose = max(g.given_on for g in s.ld_doses)
-    if cmd.infused_on <= last_dose:
+    # The protocol's regimen fixes the gap (days -5..-3 by default); only the order is absolute.
+    if cmd.infused_on < last_dose:
         raise ValueOutOfRange(
-            "infused_on must be after the last lymphodepletion dose", field="infused_on"
+            "infused_on must not precede the last lymphodepletion dose", field="infused_on"
         )
     try:
         dose = product_dose(p.dose_level(s.dose_level), cmd.weight_kg, cmd.tu_per_kg)
