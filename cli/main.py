@@ -6,6 +6,7 @@ import typer
 
 from cli.audit import app as audit_app
 from cli.eligibility import app as eligibility_app
+from cli.simulate import simulate
 
 __all__ = ["app"]
 
@@ -17,3 +18,4 @@ app = typer.Typer(
 )
 app.add_typer(eligibility_app, name="eligibility")
 app.add_typer(audit_app, name="audit")
+app.command("simulate")(simulate)

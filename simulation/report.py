@@ -114,7 +114,12 @@ def cohort_figures(plans: Sequence[SubjectPlan], states: Sequence[SubjectState])
         withdrawal_phases=_counts([p.withdrawal_phase for p in plans]),
         dose_levels=_counts([s.dose_level for s in states]),
         routes=_counts([s.route for s in states]),
-        responses={code: dict(sorted(c.items())) for code, c in responses.items()},
+        # In protocol order, whichever subject happened to complete a visit first.
+        responses={
+            code: dict(sorted(responses[code].items()))
+            for code in dict.fromkeys(v.code for s in states for v in s.visits)
+            if code in responses
+        },
         visits_completed=completed,
         visits_missed=missed,
         missed_visit_deviations=sum(
