@@ -1,0 +1,80 @@
+"""Regenerate the saved workflow histories: ``python -m tests.histories.record``.
+
+``subject_*.json`` are histories of the CURRENT SubjectWorkflow (the replay guard in
+tests/workflows/test_replay.py must replay them cleanly; re-record only when a change to the
+workflow is deliberately incompatible and versioned). ``changed_subject_workflow.json`` comes
+from a deliberately changed copy of the workflow (an extra timer at the start), so replaying it
+against the real workflow must fail with a nondeterminism error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.events import EventActivities
+from domain.protocol import load_protocol
+from store.sql import SqlEventStore
+from system.gateway import SubjectGateway
+from tests.histories.changed_workflow import ChangedSubjectWorkflow
+from tests.histories.scenarios import full_life, screen_failure, withdrawal
+from tests.workflows.harness import SubjectDriver
+from workflows.subject import SubjectWorkflow, workflow_id_for
+
+HERE = Path(__file__).parent
+Scenario = Callable[[SubjectDriver], Awaitable[None]]
+
+CURRENT: dict[str, tuple[str, Scenario]] = {
+    "subject_full_lifecycle.json": ("S-HIST-LIFE", full_life),
+    "subject_screen_failure.json": ("S-HIST-SCRF", screen_failure),
+    "subject_withdrawal.json": ("S-HIST-WDRL", withdrawal),
+}
+CHANGED = ("changed_subject_workflow.json", "S-HIST-CHGD", screen_failure)
+
+
+async def _record(
+    env: WorkflowEnvironment, store: SqlEventStore, workflow: type, subject: str, scenario: Scenario
+) -> str:
+    task_queue = f"record-{uuid.uuid4().hex[:8]}"
+    events = EventActivities(store)
+    async with Worker(
+        env.client, task_queue=task_queue, workflows=[workflow], activities=[events.append_events]
+    ):
+        gateway = SubjectGateway(env.client, task_queue, load_protocol())
+        await scenario(SubjectDriver(env, gateway, subject))
+        handle = env.client.get_workflow_handle(workflow_id_for(subject))
+        history = await handle.fetch_history()
+    return history.to_json()
+
+
+async def main() -> None:
+    server = Path(sys.executable).parent / "temporal-test-server"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(server), data_converter=pydantic_data_converter
+    )
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = SqlEventStore(f"sqlite:///{Path(tmp) / 'events.db'}")
+            for name, (subject, scenario) in CURRENT.items():
+                text = await _record(env, store, SubjectWorkflow, subject, scenario)
+                (HERE / name).write_text(text + "\n", encoding="utf-8")
+                print(f"wrote {name}")
+            name, subject, scenario = CHANGED
+            text = await _record(env, store, ChangedSubjectWorkflow, subject, scenario)
+            (HERE / name).write_text(text + "\n", encoding="utf-8")
+            print(f"wrote {name}")
+            store.close()
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,73 @@
+"""Subject lives driven through the real workflow, shared by the history recorder and tests."""
+
+from __future__ import annotations
+
+from domain import commands as c
+from tests.workflows.harness import COORDINATOR, PI, SubjectDriver
+
+__all__ = [
+    "APHERESIS_CORRECTION_REASON",
+    "correct_apheresis",
+    "full_life",
+    "screen_failure",
+    "withdrawal",
+]
+
+APHERESIS_CORRECTION_REASON = "transcription error: the collection bag label reads 185 mL"
+
+
+async def correct_apheresis(driver: SubjectDriver) -> None:
+    state = await driver.state()
+    target = next(seq for seq, ref in state.correctable.items() if ref == "apheresis.recorded")
+    await driver.send(
+        COORDINATOR,
+        c.RecordCorrection(
+            occurred_at=await driver.now(),
+            target_seq=target,
+            field="volume_ml",
+            new_value=185,
+            reason=APHERESIS_CORRECTION_REASON,
+        ),
+    )
+
+
+async def full_life(driver: SubjectDriver) -> None:
+    """Registration to completion at Month 12, with one correction on the way."""
+    await driver.register("SLE")
+    await driver.consent()
+    await driver.screening("SLE")
+    await driver.eligible_and_enrolled()
+    await driver.product()
+    await correct_apheresis(driver)
+    infusion_date = await driver.lymphodepletion()
+    await driver.give_ld_doses()
+    await driver.infuse(infusion_date)
+    for code in ("D0", "M1", "M2", "M3", "M6", "M12"):
+        await driver.complete_visit(code)
+
+
+async def screen_failure(driver: SubjectDriver) -> None:
+    await driver.register("SSc")
+    await driver.consent()
+    await driver.screening("SSc", hemoglobin={"value": 59, "unit": "g/L"})
+    await driver.send(
+        PI, c.SignEligibility(occurred_at=await driver.now(), decision="not_eligible")
+    )
+
+
+async def withdrawal(driver: SubjectDriver) -> None:
+    """Withdrawal during lymphodepletion, after the first doses were given."""
+    await driver.register("SLE")
+    await driver.consent()
+    await driver.screening("SLE")
+    await driver.eligible_and_enrolled()
+    await driver.product()
+    await driver.lymphodepletion()
+    await driver.send(
+        COORDINATOR,
+        c.WithdrawConsent(
+            occurred_at=await driver.now(),
+            withdrawn_on=await driver.today(),
+            reason="subject withdrew consent for personal reasons",
+        ),
+    )

@@ -1,0 +1,39 @@
+"""Replay guard: every saved history of the current SubjectWorkflow must replay cleanly.
+
+A workflow change that alters the commands issued for an existing history would break the
+subjects already running; this fails before such a change ships. Regenerate the histories
+with ``python -m tests.histories.record`` only for a deliberate, versioned change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.subject import SubjectWorkflow
+
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("subject_*.json"))
+
+
+def test_the_replay_guard_has_histories_to_replay() -> None:
+    names = {path.name for path in HISTORIES}
+    assert {
+        "subject_full_lifecycle.json",
+        "subject_screen_failure.json",
+        "subject_withdrawal.json",
+    } <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_saved_history_replays_against_the_current_workflow(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    replayer = Replayer(workflows=[SubjectWorkflow], data_converter=pydantic_data_converter)
+
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+    assert len(history.events) > 10
