@@ -1,0 +1,122 @@
+"""`trial simulate` end to end on the time-skipping server, and the cohort it plans."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from domain import commands as c
+from domain.eligibility import evaluate
+from domain.protocol import Protocol
+from domain.values import Phase
+from simulation.cohort import plan_cohort
+from store.sql import SqlEventStore
+
+FIRST_DAY = date(2027, 1, 4)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('sim') / 'events.db'}"
+    result = CliRunner().invoke(
+        app, ["simulate", "--subjects", "12", "--seed", "7", "--json", "--store-url", url]
+    )
+    assert result.stdout, result.output
+    return result.exit_code, json.loads(result.stdout), url
+
+
+@pytest.mark.slow
+def test_small_run_exits_zero_with_every_chain_verified(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    exit_code, report, _ = small_run
+    assert exit_code == 0
+    assert report["ok"] is True
+    assert report["streams_verified"] == report["subjects"] == 12
+    assert report["chain_breaks"] == []
+    assert report["not_as_planned"] == []
+    assert report["replay_mismatches"] == []
+    assert report["rejections"] == []
+
+
+@pytest.mark.slow
+def test_small_run_covers_every_disease_and_each_way_of_leaving(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, report, _ = small_run
+    figures = report["figures"]
+    assert set(figures["diseases"]) == {"SLE", "SS", "SSc", "DM", "ANCA-AAV"}
+    assert figures["phases"]["screen_failed"] >= 1
+    assert figures["screen_fail_causes"]["not_eligible"] >= 1
+    assert figures["screen_fail_causes"]["window_expired"] >= 1
+    assert figures["phases"]["withdrawn"] >= 1
+    assert figures["phases"]["completed"] >= 1
+
+
+@pytest.mark.slow
+def test_an_unsent_visit_is_recorded_missed_with_a_deviation_by_the_workflow(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, report, _ = small_run
+    figures = report["figures"]
+    assert figures["visits_missed"] >= 1
+    assert figures["missed_visit_deviations"] == figures["visits_missed"]
+
+
+@pytest.mark.slow
+def test_reported_event_count_equals_what_the_store_holds(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, report, url = small_run
+    store = SqlEventStore(url)
+    try:
+        assert report["events_written"] == report["store_events"] == store.count_events()
+        assert len(store.streams()) == 12
+    finally:
+        store.close()
+
+
+def test_the_same_seed_plans_the_same_cohort(protocol: Protocol) -> None:
+    first = plan_cohort(30, seed=11, first_day=FIRST_DAY, protocol=protocol, prefix="A")
+    again = plan_cohort(30, seed=11, first_day=FIRST_DAY, protocol=protocol, prefix="A")
+    other = plan_cohort(30, seed=12, first_day=FIRST_DAY, protocol=protocol, prefix="A")
+    assert first == again
+    assert first != other
+
+
+def test_screening_records_are_judged_as_the_plan_expects(protocol: Protocol) -> None:
+    plans = plan_cohort(60, seed=3, first_day=FIRST_DAY, protocol=protocol)
+    for plan in plans:
+        record = next(
+            a.command.record for a in plan.actions if isinstance(a.command, c.RecordScreening)
+        )
+        status = evaluate(record, protocol.eligibility).status
+        expected = {
+            "screen_failure": "not_eligible",
+            "screening_expires": "incomplete",
+        }.get(plan.scenario, "eligible")
+        assert status == expected, (plan.subject_id, plan.failure)
+
+
+def test_a_two_hundred_subject_cohort_has_a_realistic_mix(protocol: Protocol) -> None:
+    plans = plan_cohort(200, seed=1, first_day=FIRST_DAY, protocol=protocol)
+    ends = [p.expected_phase for p in plans]
+    assert 0.15 <= ends.count(Phase.SCREEN_FAILED) / 200 <= 0.25
+    assert 0.05 <= ends.count(Phase.WITHDRAWN) / 200 <= 0.11
+    withdrawn_in = {p.withdrawal_phase for p in plans if p.withdrawal_phase}
+    assert len(withdrawn_in) >= 5
+    planned_visits = sum(
+        isinstance(a.command, c.CompleteVisit)
+        for p in plans
+        if p.scenario != "withdraws"
+        for a in p.actions
+    ) + sum(len(p.skipped_visits) for p in plans if p.scenario != "withdraws")
+    skipped = sum(len(p.skipped_visits) for p in plans if p.scenario != "withdraws")
+    assert 0.05 <= skipped / planned_visits <= 0.15
+    assert {p.dose_level for p in plans if p.dose_level} == {"DL1", "DL2", "DL3"}
+    assert {p.route for p in plans if p.route} == {"intravenous", "splenic_artery", "lymph_node"}
