@@ -1,0 +1,101 @@
+"""Benchmark: the simulation's workflow path against appending the same events straight to a store.
+
+    python bench/simulate.py [--subjects 200] [--seed 1] [--concurrency 20]
+
+The baseline re-appends exactly the events the simulation wrote, batch for batch (events one
+decision produced share ``recorded_at`` and actor), into a fresh SQLite store with no Temporal in
+between; the ratio shows what the durable-workflow path costs per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from itertools import groupby
+from pathlib import Path
+
+from domain.events import Event
+from simulation.runner import SimulationConfig, run_simulation
+from store.sql import SqlEventStore
+
+__all__ = ["main"]
+
+
+def _batches(store: SqlEventStore, prefix: str) -> list[list[Event]]:
+    batches: list[list[Event]] = []
+    for stream in store.streams():
+        if not stream.startswith(f"{prefix}-"):
+            continue
+        events = store.read_stream(stream)
+        batches.extend(
+            list(group)
+            for _, group in groupby(events, key=lambda e: (e.recorded_at, e.actor.user_id))
+        )
+    # Interleave streams in the order the workflows wrote them.
+    batches.sort(key=lambda batch: (batch[0].recorded_at, batch[0].stream))
+    return batches
+
+
+def _plain_append(batches: list[list[Event]], directory: Path) -> float:
+    baseline = SqlEventStore(f"sqlite:///{directory / 'baseline.db'}")
+    try:
+        started = time.perf_counter()
+        for batch in batches:
+            baseline.append(batch)
+        return time.perf_counter() - started
+    finally:
+        baseline.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="jy231-bench-") as tmp:
+        directory = Path(tmp)
+        url = f"sqlite:///{directory / 'events.db'}"
+        prefix = "BENCH"
+        report = asyncio.run(
+            run_simulation(
+                SimulationConfig(
+                    subjects=args.subjects,
+                    seed=args.seed,
+                    store_url=url,
+                    concurrency=args.concurrency,
+                    prefix=prefix,
+                )
+            )
+        )
+        store = SqlEventStore(url)
+        try:
+            batches = _batches(store, prefix)
+        finally:
+            store.close()
+        plain_seconds = _plain_append(batches, directory)
+
+    events = sum(len(b) for b in batches)
+    plain_rate = events / plain_seconds if plain_seconds > 0 else 0.0
+    print(f"subjects            {report.subjects} (seed {report.seed}), ok={report.ok}")
+    print(f"events              {report.events_written} in {len(batches)} appends")
+    print(
+        f"simulation wall     {report.wall_seconds:8.1f} s (driving {report.drive_seconds:.1f} s)"
+    )
+    print(f"workflow path       {report.events_per_second:8.1f} events/s")
+    print(f"plain append        {plain_rate:8.1f} events/s ({plain_seconds:.2f} s, SQLite)")
+    ratio = report.events_per_second / plain_rate if plain_rate > 0 else 0.0
+    print(f"workflow/plain      {ratio:8.3f}")
+    if events != report.events_written:
+        raise SystemExit(
+            f"baseline appended {events} events, the simulation wrote {report.events_written}"
+        )
+    if not report.ok:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
