@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import uvicorn
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.protocol import Protocol
 from store.base import EventStore
