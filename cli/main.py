@@ -6,7 +6,9 @@ import typer
 
 from cli.audit import app as audit_app
 from cli.eligibility import app as eligibility_app
+from cli.operations import register_commands
 from cli.simulate import simulate
+from cli.subject import app as subject_app
 
 __all__ = ["app"]
 
@@ -19,3 +21,5 @@ app = typer.Typer(
 app.add_typer(eligibility_app, name="eligibility")
 app.add_typer(audit_app, name="audit")
 app.command("simulate")(simulate)
+app.add_typer(subject_app, name="subject")
+register_commands(app)

@@ -1,0 +1,106 @@
+"""The CLI's HTTP client for the running web API, and how its answers map to exit codes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+
+__all__ = [
+    "EXIT_DOMAIN",
+    "EXIT_INPUT",
+    "EXIT_NOT_RUNNING",
+    "ApiClient",
+    "Credentials",
+    "fail",
+]
+
+EXIT_DOMAIN = 1
+EXIT_INPUT = 2
+EXIT_NOT_RUNNING = 3
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    _stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    return typer.Exit(code)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    user: str | None
+    password: str | None
+
+    def resolved(self) -> tuple[str, str]:
+        user = self.user or os.environ.get("JY231_USER")
+        password = self.password or os.environ.get("JY231_PASSWORD")
+        if not user or not password:
+            raise fail(
+                "no credentials: pass --user/--password or set JY231_USER and JY231_PASSWORD",
+                EXIT_INPUT,
+            )
+        return user, password
+
+
+def _describe(body: Any, fallback: str) -> tuple[str, bool]:
+    """The server's error as one line, and whether it is a domain refusal (vs bad input)."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str):
+        return detail, True
+    if isinstance(detail, list) and detail:
+        parts = [
+            f"{d.get('field') or 'input'}: {d.get('msg')}" for d in detail if isinstance(d, dict)
+        ]
+        domain = any(isinstance(d, dict) and d.get("rule") == "value_out_of_range" for d in detail)
+        return "; ".join(parts), domain
+    return fallback, True
+
+
+class ApiClient:
+    """Synchronous calls to the API; every failure becomes a one-line message and exit code."""
+
+    def __init__(self, credentials: Credentials, base_url: str | None = None) -> None:
+        self.base_url = (base_url or os.environ.get("JY231_API_URL") or DEFAULT_URL).rstrip("/")
+        self._auth = credentials.resolved()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            with httpx.Client(base_url=self.base_url, auth=self._auth, timeout=60) as http:
+                response = http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise fail(
+                f"the JY231 system is not running at {self.base_url} ({type(exc).__name__}); "
+                "start it with `make run`",
+                EXIT_NOT_RUNNING,
+            ) from exc
+        if response.is_success:
+            return response
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        message, domain = _describe(body, f"HTTP {response.status_code}")
+        if response.status_code == 401:
+            raise fail(f"authentication failed: {message}", EXIT_INPUT)
+        if response.status_code == 422 and not domain:
+            raise fail(f"invalid input: {message}", EXIT_INPUT)
+        if response.status_code >= 500:
+            raise fail(f"the server failed: {message}", EXIT_NOT_RUNNING)
+        raise fail(message, EXIT_DOMAIN)
+
+    def get(self, path: str, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return self.request("GET", path, params=clean).json()
+
+    def get_text(self, path: str, **params: Any) -> str:
+        return self.request("GET", path, params=params).text
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.request("POST", path, json=body).json()
