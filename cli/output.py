@@ -25,7 +25,8 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
-    console.print(table)
+    # A fresh console reads the terminal width (or $COLUMNS) now, not at import time.
+    Console(highlight=False).print(table)
 
 
 def print_result(result: dict[str, Any], as_json: bool) -> None:
