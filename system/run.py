@@ -1,0 +1,120 @@
+"""`make run`: the embedded Temporal dev server (if needed), the worker and the web app.
+
+Children are plain subprocesses so each can be stopped on its own; Ctrl-C or SIGTERM stops
+them all, web first (no new commands), then the worker, then Temporal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import structlog
+
+from system.config import Settings, load_settings
+from system.logging import configure_logging
+from system.temporal import dev_server, wait_for_port
+
+__all__ = ["main", "run"]
+
+log = structlog.get_logger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _banner(settings: Settings, address: str, embedded: bool) -> str:
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    lines = [
+        "",
+        "JY231 orchestrator (NCT06243159) is running",
+        f"  Temporal          {address}" + (" (embedded dev server)" if embedded else ""),
+    ]
+    if embedded:
+        lines.append(f"  Temporal UI       http://127.0.0.1:{settings.temporal_ui_port}")
+    lines += [
+        f"  Dashboard         {web}",
+        f"  API docs          {web}/docs",
+        "  Demo logins       cora / cora-demo-2024 (coordinator)",
+        "                    ivan / ivan-demo-2024 (investigator)",
+        "                    petra / petra-demo-2024 (PI)",
+        "                    mona / mona-demo-2024 (monitor, read-only)",
+        "  CLI               JY231_USER=cora JY231_PASSWORD=cora-demo-2024 trial board",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _stop(proc: subprocess.Popen[bytes], name: str) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        log.warning("child did not stop; killing", child=name)
+        proc.kill()
+        proc.wait()
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> int:
+    embedded = settings.temporal_address is None
+    async with contextlib.AsyncExitStack() as stack:
+        if embedded:
+            address = await stack.enter_async_context(
+                dev_server(settings.data_dir, settings.temporal_port, settings.temporal_ui_port)
+            )
+        else:
+            address = str(settings.temporal_address)
+        env = {**os.environ, "TEMPORAL_ADDRESS": address}
+        children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        try:
+            worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT)
+            children.append(("worker", worker))
+            web = subprocess.Popen(
+                [
+                    sys.executable, "-m", "uvicorn", "web.main:app",
+                    "--host", settings.web_host, "--port", str(settings.web_port),
+                    "--log-level", "warning",
+                ],
+                env=env,
+                cwd=ROOT,
+            )  # fmt: skip
+            children.append(("web", web))
+            await wait_for_port(settings.web_host, settings.web_port, timeout=60)
+            print(_banner(settings, address, embedded), flush=True)
+            while not stop.is_set():
+                for name, proc in children:
+                    if proc.poll() is not None:
+                        log.error("child exited; stopping", child=name, code=proc.returncode)
+                        return 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=1.0)
+            return 0
+        finally:
+            for name, proc in reversed(children):
+                _stop(proc, name)
+            log.info("stopped", children=[name for name, _ in children])
+
+
+async def _main() -> int:
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return await run(settings, stop)
+
+
+def main() -> None:
+    sys.exit(asyncio.run(_main()))
+
+
+if __name__ == "__main__":
+    main()
