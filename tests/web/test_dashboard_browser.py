@@ -1,0 +1,111 @@
+"""The dashboard in real headless Chromium against a live app on the real worker."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from system.gateway import SubjectGateway
+from tests.web.live import PASSWORDS, ROOT, LiveServer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def log_in(page: Page, server: LiveServer, user: str) -> None:
+    await page.goto(f"{server.url}/board")
+    await expect(page).to_have_url(f"{server.url}/login?next=/board")
+    await page.fill("input[name=username]", user)
+    await page.fill("input[name=password]", PASSWORDS[user])
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url(f"{server.url}/board")
+
+
+async def test_a_coordinator_registers_and_consents_a_subject_and_sees_it_on_the_timeline(
+    browser: Browser, live_server: LiveServer, gateway: SubjectGateway, subject_id: str
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await log_in(page, live_server, "cora")
+    await expect(page.get_by_role("heading", name="Subject board")).to_be_visible()
+
+    await page.click("text=Register subject")
+    # A bad value is refused by the server and shown next to its field.
+    await page.fill("#f-subject_id", "bad id!")
+    await page.select_option("#f-disease", "SLE")
+    await page.fill("#f-birth_date", "1980-06-15")
+    await page.click("button:has-text('Record')")
+    error = page.locator(".field-error[data-field=subject_id]")
+    await expect(error).to_contain_text("match pattern")
+
+    await page.fill("#f-subject_id", subject_id)
+    await page.click("button:has-text('Record')")
+    await expect(page).to_have_url(
+        re.compile(rf"/subjects/{subject_id}\?notice="), timeout=15000
+    )
+    await expect(page.locator(".notice")).to_contain_text("subject.registered")
+
+    await page.click("text=Sign consent")
+    await page.fill("#f-consent_version", gateway.protocol.version)
+    await page.fill("#f-signed_on", date.today().isoformat())
+    await page.check("#f-childbearing_potential")
+    await page.fill("#f-reason", "signed in clinic room 2")
+    await page.click("button:has-text('Record')")
+    await expect(page.locator(".notice")).to_contain_text("consent.signed", timeout=15000)
+
+    consent = page.locator("li.type-consent-signed")
+    await expect(consent).to_contain_text("cora")
+    await expect(consent).to_contain_text("coordinator")
+    await expect(consent).to_contain_text("Reason: signed in clinic room 2")
+    await expect(page.locator("h1 .phase")).to_have_text("consented")
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "subject.png"), full_page=True)
+
+    await page.goto(f"{live_server.url}/board")
+    row = page.locator("table.board tr", has_text=subject_id)
+    await expect(row).to_contain_text("consented")
+    await page.screenshot(path=str(ARTIFACTS / "board.png"), full_page=True)
+    (ROOT / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(ARTIFACTS / "board.png", ROOT / "docs" / "dashboard.png")
+
+    await page.goto(f"{live_server.url}/visits")
+    await expect(page.get_by_role("link", name="Subscribe / download (.ics)")).to_be_visible()
+
+
+async def test_a_monitor_sees_the_board_but_no_forms_and_is_refused_on_a_form_post(
+    browser: Browser, live_server: LiveServer, subject_id: str
+) -> None:
+    page = await browser.new_page()
+    await log_in(page, live_server, "mona")
+    await expect(page.get_by_role("link", name="Register subject")).to_have_count(0)
+    response = await page.goto(f"{live_server.url}/subjects/new")
+    assert response is not None and response.status == 403
+    await expect(page.locator(".error")).to_contain_text("read-only")
