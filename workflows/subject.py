@@ -13,16 +13,26 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.events import AppendBatch, EventActivities
+    from activities.notifications import Notification, NotificationActivities
+    from domain import events as ev
     from domain.actors import SYSTEM_ACTOR, Actor
-    from domain.commands import Command, Submission
+    from domain.commands import Command, GrantStudySlot, Submission
     from domain.deadlines import next_deadline
     from domain.errors import DomainError
     from domain.events import Event, NewEvent, seal
     from domain.protocol import Protocol
     from domain.state import SubjectState
+    from domain.study import RecordDltOutcome, RecordSubjectInfused, require_slot
     from domain.subject import apply, decide
 
-__all__ = ["SubjectWorkflow", "SubjectWorkflowInput", "SubmitResult", "workflow_id_for"]
+__all__ = [
+    "SAFETY_PATCH",
+    "SubjectWorkflow",
+    "SubjectWorkflowInput",
+    "SubmitResult",
+    "notification_for",
+    "workflow_id_for",
+]
 
 APPEND_TIMEOUT = timedelta(seconds=30)
 APPEND_RETRY = RetryPolicy(
@@ -31,6 +41,52 @@ APPEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["ConflictingEvent", "SeqConflict"],
 )
+NOTIFY_TIMEOUT = timedelta(seconds=30)
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+# Histories recorded before the safety clocks replay without them.
+SAFETY_PATCH = "safety-deadlines"
+
+
+def notification_for(subject_id: str, event: Event) -> Notification | None:
+    """The alert an event raises, keyed by the event so a retry or replay cannot send twice."""
+    p = event.payload
+    key = f"{subject_id}:{event.type}:{event.seq}"
+    match p:
+        case ev.SaeOverdue():
+            message = (
+                f"SAE {p.ae_id} of {subject_id}: expedited report overdue since "
+                f"{p.due_at.isoformat()}"
+            )
+            return Notification(
+                notification_id=key,
+                kind=event.type,
+                severity="urgent",
+                subject_id=subject_id,
+                message=message,
+                raised_at=event.recorded_at,
+                recipients=("pi", "coordinator", "sponsor_safety"),
+            )
+        case ev.DltFlagged():
+            return Notification(
+                notification_id=key,
+                kind=event.type,
+                severity="urgent",
+                subject_id=subject_id,
+                message=f"DLT on {subject_id}: {p.ae_id}, {p.rule}",
+                raised_at=event.recorded_at,
+            )
+        case ev.MonitoringMissed():
+            return Notification(
+                notification_id=key,
+                kind=event.type,
+                severity="warning",
+                subject_id=subject_id,
+                message=f"{subject_id}: no daily monitoring record for day {p.day} ({p.on})",
+                raised_at=event.recorded_at,
+            )
+    return None
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -44,6 +100,9 @@ class SubjectWorkflowInput(BaseModel):
     protocol: Protocol
     # Carried across continue-as-new so the new run starts from the folded state.
     state: SubjectState | None = None
+    # The StudyWorkflow id when dose-level slots gate lymphodepletion and infusions and DLT
+    # outcomes are reported to the study; None runs the subject on its own.
+    study_id: str | None = None
 
 
 class SubmitResult(BaseModel):
@@ -69,21 +128,27 @@ class SubjectWorkflow:
         self._version = 0
         # A deadline the domain refused stays parked until the state changes, or it would spin.
         self._parked: object | None = None
+        self._study_id = input.study_id
+        self._safety = False
 
     @workflow.run
     async def run(self, input: SubjectWorkflowInput) -> SubjectState:
-        while not self._state.phase.is_terminal:
+        self._safety = workflow.patched(SAFETY_PATCH)
+        while not self._finished():
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(
                     lambda: not self._lock.locked() and workflow.all_handlers_finished()
                 )
                 workflow.continue_as_new(
                     SubjectWorkflowInput(
-                        subject_id=self._subject_id, protocol=self._protocol, state=self._state
+                        subject_id=self._subject_id,
+                        protocol=self._protocol,
+                        state=self._state,
+                        study_id=self._study_id,
                     )
                 )
             seen = self._version
-            deadline = next_deadline(self._state, self._protocol)
+            deadline = next_deadline(self._state, self._protocol, safety=self._safety)
             timeout = None
             if deadline is not None and deadline != self._parked:
                 timeout = max((deadline.due_at - workflow.now()).total_seconds(), 0.0)
@@ -97,11 +162,23 @@ class SubjectWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
+    def _finished(self) -> bool:
+        if not self._state.phase.is_terminal:
+            return False
+        if not self._safety:
+            return True
+        # A death must still be reported and the DLT window closed after participation ends.
+        pending = next_deadline(self._state, self._protocol, safety=True)
+        return pending is None and not self._state.unreported_saes
+
     def _changed_since(self, version: int) -> Callable[[], bool]:
         return lambda: self._version != version
 
     async def _system(self, command: Command) -> bool:
         async with self._lock:
+            # A timer fires at or after its due time, sometimes long after (a reminder whose
+            # date had passed when it was computed): the system acts when it acts.
+            command = command.model_copy(update={"occurred_at": workflow.now()})
             try:
                 events = decide(self._state, command, SYSTEM_ACTOR, workflow.now(), self._protocol)
             except DomainError as exc:
@@ -133,7 +210,50 @@ class SubjectWorkflow:
         self._state = state
         self._version += 1
         self._parked = None
+        for event in sealed:
+            await self._after(event)
         return tuple(sealed)
+
+    async def _after(self, event: Event) -> None:
+        """Side effects of a stored event: alerts, and reports to the study."""
+        notification = notification_for(self._subject_id, event)
+        if notification is not None:
+            await workflow.execute_activity_method(
+                NotificationActivities.notify,
+                notification,
+                start_to_close_timeout=NOTIFY_TIMEOUT,
+                retry_policy=NOTIFY_RETRY,
+            )
+        if self._study_id is None:
+            return
+        p = event.payload
+        message: RecordSubjectInfused | RecordDltOutcome | None = None
+        if isinstance(p, ev.InfusionRecorded):
+            message = RecordSubjectInfused(
+                occurred_at=event.occurred_at,
+                subject_id=self._subject_id,
+                dose_level=p.dose_level,
+                infused_on=p.infused_on,
+            )
+        elif isinstance(p, ev.DltWindowClosed):
+            message = RecordDltOutcome(
+                occurred_at=event.occurred_at,
+                subject_id=self._subject_id,
+                dose_level=p.dose_level,
+                outcome=p.outcome,
+            )
+        if message is not None:
+            study = workflow.get_external_workflow_handle(self._study_id)
+            try:
+                await study.signal("subject_report", message)
+            except Exception as exc:  # the study workflow is not running
+                # The fact is in the subject's stream either way; the study can be re-fed from it.
+                workflow.logger.error("could not report to %s: %s", self._study_id, exc)
+
+    @workflow.signal
+    async def grant_slot(self, command: GrantStudySlot) -> None:
+        """Sent by the StudyWorkflow when it grants this subject a dose-level slot."""
+        await self._system(command)
 
     @workflow.update
     async def submit(self, submission: Submission) -> SubmitResult:
@@ -147,6 +267,7 @@ class SubjectWorkflow:
                     workflow.now(),
                     self._protocol,
                 )
+                self._gate(submission.command)
             except DomainError as exc:
                 raise _rejection(exc) from exc
             sealed = await self._record(submission.actor, events)
@@ -158,8 +279,13 @@ class SubjectWorkflow:
             decide(
                 self._state, submission.command, submission.actor, workflow.now(), self._protocol
             )
+            self._gate(submission.command)
         except DomainError as exc:
             raise _rejection(exc) from exc
+
+    def _gate(self, command: Command) -> None:
+        if self._study_id is not None:
+            require_slot(self._state, command)
 
     @workflow.query
     def state(self) -> SubjectState:
