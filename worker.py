@@ -5,31 +5,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.events import EventActivities
+from activities.notifications import NotificationActivities
 from store.base import EventStore
 from store.factory import open_store
 from system.config import Settings, load_settings
 from system.logging import configure_logging
 from system.temporal import connect, dev_server
+from workflows.study import StudyWorkflow
 from workflows.subject import SubjectWorkflow
 
-__all__ = ["build_worker", "main", "temporal_address"]
+__all__ = ["OUTBOX_NAME", "build_worker", "main", "temporal_address"]
 
 log = structlog.get_logger(__name__)
 
 
-def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
+OUTBOX_NAME = "notifications.jsonl"
+
+
+def build_worker(
+    client: Client, store: EventStore, task_queue: str, outbox: Path | None = None
+) -> Worker:
+    """``outbox``: the safety-notification JSONL file; by default under the data directory."""
     events = EventActivities(store)
+    notifications = NotificationActivities(outbox or load_settings().data_dir / OUTBOX_NAME)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[SubjectWorkflow],
-        activities=[events.append_events],
+        workflows=[SubjectWorkflow, StudyWorkflow],
+        activities=[events.append_events, notifications.notify],
     )
 
 
@@ -52,7 +62,8 @@ async def main() -> None:
         client = await connect(address, settings.temporal_namespace)
         store = open_store(settings.event_store_url)
         log.info("worker starting", temporal=address, task_queue=settings.task_queue)
-        await build_worker(client, store, settings.task_queue).run()
+        outbox = settings.data_dir / OUTBOX_NAME
+        await build_worker(client, store, settings.task_queue, outbox).run()
 
 
 if __name__ == "__main__":

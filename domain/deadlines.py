@@ -11,7 +11,7 @@ from domain.protocol import Protocol
 from domain.state import SubjectState
 from domain.values import Phase, VisitStatus
 
-__all__ = ["Deadline", "next_deadline"]
+__all__ = ["Deadline", "next_deadline", "safety_deadlines"]
 
 _SCREENING_PHASES = frozenset({Phase.CONSENTED, Phase.SCREENING, Phase.ELIGIBLE})
 
@@ -28,15 +28,19 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def next_deadline(state: SubjectState, protocol: Protocol) -> Deadline | None:
+def next_deadline(
+    state: SubjectState, protocol: Protocol, *, safety: bool = True
+) -> Deadline | None:
     """The earliest timer-driven command for this state, or None when nothing is pending.
 
     Pure so the workflow can recompute it after every event instead of keeping timer
     bookkeeping of its own: a withdrawal simply leaves no deadline, cancelling the wait.
     """
+    # ``safety=False`` keeps the timers of workflow histories recorded before the safety clocks.
+    candidates = safety_deadlines(state, protocol) if safety else []
     if state.phase.is_terminal:
-        return None
-    candidates: list[Deadline] = []
+        # Only the safety obligations outlive participation (a death must still be reported).
+        return min(candidates, key=lambda d: d.due_at, default=None)
     if state.phase in _SCREENING_PHASES and state.consented_on is not None:
         due = _midnight(
             state.consented_on + timedelta(days=protocol.protocol.screening_window_days)
@@ -70,3 +74,35 @@ def next_deadline(state: SubjectState, protocol: Protocol) -> Deadline | None:
             )
         )
     return min(candidates, key=lambda d: d.due_at, default=None)
+
+
+def safety_deadlines(state: SubjectState, protocol: Protocol) -> list[Deadline]:
+    """SAE report clocks, daily monitoring days and the end of the DLT window."""
+    rules = protocol.safety
+    out: list[Deadline] = []
+    for ae in state.unreported_saes:
+        if ae.sae_overdue or ae.serious_since is None:
+            continue
+        due = ae.serious_since + timedelta(hours=rules.sae_report_hours)
+        out.append(Deadline(due_at=due, command=c.MarkSaeOverdue(occurred_at=due, ae_id=ae.ae_id)))
+    if state.infusion_date is None:
+        return out
+    if not state.phase.is_terminal:
+        done = set(state.monitoring_recorded) | set(state.monitoring_missed)
+        day = next((d for d in range(1, rules.daily_monitoring_days + 1) if d not in done), None)
+        if day is not None:
+            # A monitoring day is missed once its calendar day has ended.
+            due = _midnight(state.infusion_date + timedelta(days=day + 1))
+            out.append(
+                Deadline(due_at=due, command=c.MarkMonitoringMissed(occurred_at=due, day=day))
+            )
+    if state.dlt_outcome is None and state.outcome != "completed":
+        if state.phase.is_terminal:
+            # Death, withdrawal or loss inside the window: close it at once, so the study
+            # learns of the DLT or replaces a subject who is not evaluable.
+            assert state.ended_on is not None
+            due = _midnight(state.ended_on)
+        else:
+            due = _midnight(state.infusion_date + timedelta(days=rules.dlt_window_days + 1))
+        out.append(Deadline(due_at=due, command=c.CloseDltWindow(occurred_at=due)))
+    return out

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.actors import Actor
 from domain.canonical import GENESIS_HASH, canonical_json, sha256_hex
+from domain.grading import CrsComponents, IcansComponents
+from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Response, Route, ScheduledVisit, Sex
 
 __all__ = [
@@ -194,6 +196,168 @@ class ParticipationEnded(_Payload):
     ended_on: date
 
 
+# -- safety on the subject stream -----------------------------------------------------------------
+
+
+class AdverseEventRecorded(_Payload):
+    type: Literal["ae.recorded"] = "ae.recorded"
+    ae_id: str
+    kind: AeKind
+    term: str
+    # CTCAE v5 grade, or the ASTCT grade computed from ``crs`` / ``icans``.
+    grade: int
+    crs: CrsComponents | None = None
+    icans: IcansComponents | None = None
+    onset_on: date
+    seriousness: tuple[Seriousness, ...]
+    related_to_jy231: Relatedness
+    related_to_lymphodepletion: Relatedness
+    haematologic: bool
+    outcome: AeOutcome
+    # When the site became aware; the SAE report clock starts here.
+    aware_at: datetime
+
+
+class AdverseEventUpdated(_Payload):
+    """The AE's values after the update (whole, so a reader needs no earlier event)."""
+
+    type: Literal["ae.updated"] = "ae.updated"
+    ae_id: str
+    grade: int
+    crs: CrsComponents | None = None
+    icans: IcansComponents | None = None
+    seriousness: tuple[Seriousness, ...]
+    related_to_jy231: Relatedness
+    related_to_lymphodepletion: Relatedness
+    outcome: AeOutcome
+    # Set when this update made a non-serious AE serious: the report clock starts here.
+    became_serious_at: datetime | None = None
+
+
+class AdverseEventResolved(_Payload):
+    type: Literal["ae.resolved"] = "ae.resolved"
+    ae_id: str
+    resolved_on: date
+    outcome: AeOutcome
+
+
+class SaeReported(_Payload):
+    type: Literal["sae.reported"] = "sae.reported"
+    ae_id: str
+    reported_at: datetime
+    recipient: str
+    reference: str
+    late: bool
+
+
+class SaeOverdue(_Payload):
+    type: Literal["sae.overdue"] = "sae.overdue"
+    ae_id: str
+    due_at: datetime
+
+
+class MonitoringRecorded(_Payload):
+    type: Literal["monitoring.recorded"] = "monitoring.recorded"
+    day: int
+    on: date
+    max_temperature_c: float
+    ice_score: int | None = None
+    notes: str | None = None
+
+
+class MonitoringMissed(_Payload):
+    type: Literal["monitoring.missed"] = "monitoring.missed"
+    day: int
+    on: date
+
+
+class DltFlagged(_Payload):
+    type: Literal["dlt.flagged"] = "dlt.flagged"
+    ae_id: str
+    rule: str
+    grade: int
+
+
+class DltWindowClosed(_Payload):
+    type: Literal["dlt.window_closed"] = "dlt.window_closed"
+    # not_evaluable: participation ended inside the window without a DLT (3+3 replaces them).
+    outcome: Literal["dlt", "no_dlt", "not_evaluable"]
+    dose_level: str
+    closed_on: date
+    dlt_ae_ids: tuple[str, ...] = ()
+
+
+class StudySlotGranted(_Payload):
+    """On the subject stream: the study let this subject proceed to lymphodepletion."""
+
+    type: Literal["slot.granted"] = "slot.granted"
+    study_id: str
+    dose_level: str
+    sentinel: bool
+
+
+# -- the study stream ("study-<trial id>"): cohorts and dose escalation ----------------------------
+
+
+class CohortSlotGranted(_Payload):
+    type: Literal["study.slot_granted"] = "study.slot_granted"
+    subject_id: str
+    dose_level: str
+    granted_on: date
+    sentinel: bool
+
+
+class CohortSubjectInfused(_Payload):
+    type: Literal["study.subject_infused"] = "study.subject_infused"
+    subject_id: str
+    dose_level: str
+    infused_on: date
+
+
+class CohortDltOutcome(_Payload):
+    type: Literal["study.dlt_outcome"] = "study.dlt_outcome"
+    subject_id: str
+    dose_level: str
+    outcome: Literal["dlt", "no_dlt", "not_evaluable"]
+
+
+class CohortExpanded(_Payload):
+    type: Literal["study.cohort_expanded"] = "study.cohort_expanded"
+    dose_level: str
+    size: int
+    dlts: int
+    evaluable: int
+
+
+class EscalationEligible(_Payload):
+    type: Literal["study.escalation_eligible"] = "study.escalation_eligible"
+    dose_level: str
+    dlts: int
+    evaluable: int
+
+
+class DoseLevelStopped(_Payload):
+    type: Literal["study.level_stopped"] = "study.level_stopped"
+    dose_level: str
+    dlts: int
+    evaluable: int
+    # The level below, which then needs six evaluable subjects; None when there is none.
+    de_escalated_to: str | None
+
+
+class SafetyReviewSigned(_Payload):
+    type: Literal["study.safety_review_signed"] = "study.safety_review_signed"
+    dose_level: str
+    decision: Literal["escalate", "stay"]
+    summary: str
+
+
+class DoseEscalated(_Payload):
+    type: Literal["study.escalated"] = "study.escalated"
+    from_level: str
+    to_level: str
+
+
 EventPayload = Annotated[
     SubjectRegistered
     | ConsentSigned
@@ -215,7 +379,25 @@ EventPayload = Annotated[
     | VisitMissed
     | DeviationOpened
     | CorrectionRecorded
-    | ParticipationEnded,
+    | ParticipationEnded
+    | AdverseEventRecorded
+    | AdverseEventUpdated
+    | AdverseEventResolved
+    | SaeReported
+    | SaeOverdue
+    | MonitoringRecorded
+    | MonitoringMissed
+    | DltFlagged
+    | DltWindowClosed
+    | StudySlotGranted
+    | CohortSlotGranted
+    | CohortSubjectInfused
+    | CohortDltOutcome
+    | CohortExpanded
+    | EscalationEligible
+    | DoseLevelStopped
+    | SafetyReviewSigned
+    | DoseEscalated,
     Field(discriminator="type"),
 ]
 

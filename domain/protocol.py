@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "DEFAULT_PROTOCOL_VERSION",
     "PROTOCOLS_DIR",
+    "DltRules",
     "DoseLevel",
     "EligibilityRules",
     "LymphodepletionDrug",
@@ -136,12 +137,26 @@ class SiteCalendar(_Frozen):
         return day.weekday() not in self.weekend and day not in self.holidays
 
 
+class DltRules(_Frozen):
+    """Which adverse events, with onset inside the DLT window, are dose-limiting toxicities."""
+
+    crs_grade_min: int = Field(default=3, ge=1, le=5)
+    icans_grade_min: int = Field(default=3, ge=1, le=5)
+    # Any other non-haematologic AE related to JY231 at this grade or worse.
+    related_non_haematologic_grade_min: int = Field(default=4, ge=1, le=5)
+    # Any grade 5 AE related to JY231, haematologic or not.
+    related_grade_5: bool = True
+    # Attribution categories that count as "related".
+    related_attributions: tuple[str, ...] = ("possible", "probable", "definite")
+
+
 class SafetyRules(_Frozen):
     site_default: bool = False
     sae_report_hours: int = Field(gt=0)
     daily_monitoring_days: int = Field(ge=0)
     dlt_window_days: int = Field(gt=0)
     sentinel_stagger_days: int = Field(ge=0)
+    dlt: DltRules = DltRules()
 
 
 class Protocol(_Frozen):

@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.canonical import GENESIS_HASH
 from domain.events import LymphodepletionDoseGiven, LymphodepletionPlanned
+from domain.grading import CrsComponents, IcansComponents
+from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Phase, Route, ScheduledVisit, Sex
 
-__all__ = ["Correction", "Deviation", "SubjectState"]
+__all__ = ["AdverseEvent", "Correction", "Deviation", "SubjectState"]
+
+
+class AdverseEvent(BaseModel):
+    """One AE as it stands now, folded from its ae.* / sae.* / dlt.flagged events."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ae_id: str
+    kind: AeKind
+    term: str
+    grade: int
+    crs: CrsComponents | None = None
+    icans: IcansComponents | None = None
+    onset_on: date
+    seriousness: tuple[Seriousness, ...]
+    related_to_jy231: Relatedness
+    related_to_lymphodepletion: Relatedness
+    haematologic: bool
+    outcome: AeOutcome
+    resolved_on: date | None = None
+    # When the AE became serious as far as the site knew; the report clock starts here.
+    serious_since: datetime | None = None
+    sae_reported_at: datetime | None = None
+    sae_overdue: bool = False
+    dlt_rule: str | None = None
+
+    @property
+    def serious(self) -> bool:
+        return bool(self.seriousness)
+
+    @property
+    def awaiting_sae_report(self) -> bool:
+        return self.serious and self.sae_reported_at is None
 
 
 class Deviation(BaseModel):
@@ -71,6 +106,12 @@ class SubjectState(BaseModel):
     correctable: dict[int, str] = {}
     outcome: EndOutcome | None = None
     ended_on: date | None = None
+    adverse_events: tuple[AdverseEvent, ...] = ()
+    monitoring_recorded: tuple[int, ...] = ()
+    monitoring_missed: tuple[int, ...] = ()
+    dlt_outcome: str | None = None
+    study_id: str | None = None
+    slot_dose_level: str | None = None
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
 
@@ -84,6 +125,13 @@ class SubjectState(BaseModel):
     @property
     def next_visit(self) -> ScheduledVisit | None:
         return next((v for v in self.visits if v.status == "planned"), None)
+
+    def adverse_event(self, ae_id: str) -> AdverseEvent | None:
+        return next((a for a in self.adverse_events if a.ae_id == ae_id), None)
+
+    @property
+    def unreported_saes(self) -> tuple[AdverseEvent, ...]:
+        return tuple(a for a in self.adverse_events if a.awaiting_sae_report)
 
     @property
     def all_visits_resolved(self) -> bool:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+import asyncio
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -12,9 +19,17 @@ from domain.actors import Actor
 from domain.commands import Command, RegisterSubject, Submission
 from domain.protocol import Protocol
 from domain.state import SubjectState
+from domain.study import SlotDecision, StudyState
+from workflows.study import (
+    ReviewSubmission,
+    SlotRequest,
+    StudyWorkflow,
+    StudyWorkflowInput,
+    study_workflow_id,
+)
 from workflows.subject import SubjectWorkflow, SubjectWorkflowInput, SubmitResult, workflow_id_for
 
-__all__ = ["SubjectGateway"]
+__all__ = ["StudyGateway", "SubjectGateway"]
 
 _ERRORS: dict[str, type[errors.DomainError]] = {
     cls.code: cls
@@ -42,16 +57,22 @@ def _domain_error(exc: WorkflowUpdateFailedError) -> errors.DomainError:
 class SubjectGateway:
     """Sends commands to SubjectWorkflows and reads their state, in domain terms."""
 
-    def __init__(self, client: Client, task_queue: str, protocol: Protocol) -> None:
+    def __init__(
+        self, client: Client, task_queue: str, protocol: Protocol, study_id: str | None = None
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.protocol = protocol
+        # Set when the StudyWorkflow gates lymphodepletion with dose-level slots.
+        self.study_id = study_id
 
     async def register(self, command: RegisterSubject, actor: Actor) -> SubmitResult:
         """Start the subject's workflow and register it in one call (update-with-start)."""
         operation = WithStartWorkflowOperation(
             SubjectWorkflow.run,
-            SubjectWorkflowInput(subject_id=command.subject_id, protocol=self.protocol),
+            SubjectWorkflowInput(
+                subject_id=command.subject_id, protocol=self.protocol, study_id=self.study_id
+            ),
             id=workflow_id_for(command.subject_id),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -96,3 +117,68 @@ class SubjectGateway:
         if "already completed" in exc.message or "workflow execution already" in exc.message:
             return errors.WrongPhase(f"subject {subject_id} has ended participation")
         raise exc
+
+
+class StudyGateway:
+    """Starts the trial's StudyWorkflow, asks it for slots and sends it signed safety reviews."""
+
+    # A granted slot reaches the subject by a signal; this is how long we wait to see it land.
+    GRANT_VISIBLE_TIMEOUT = 10.0
+
+    def __init__(self, client: Client, task_queue: str, protocol: Protocol) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.protocol = protocol
+        self.workflow_id = study_workflow_id(protocol)
+
+    async def start(self) -> None:
+        await self.client.start_workflow(
+            StudyWorkflow.run,
+            StudyWorkflowInput(protocol=self.protocol),
+            id=self.workflow_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    def _handle(self) -> WorkflowHandle[StudyWorkflow, StudyState]:
+        return self.client.get_workflow_handle_for(StudyWorkflow.run, self.workflow_id)
+
+    async def request_slot(self, subject_id: str, dose_level: str, actor: Actor) -> SlotDecision:
+        """Granted / wait / refused; returns once a grant is visible on the subject."""
+        try:
+            answer = await self._handle().execute_update(
+                StudyWorkflow.request_slot,
+                SlotRequest(subject_id=subject_id, dose_level=dose_level, actor=actor),
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise _domain_error(exc) from exc
+        if answer.decision == "granted":
+            await self._await_grant(subject_id)
+        return answer
+
+    async def _await_grant(self, subject_id: str) -> None:
+        subject = self.client.get_workflow_handle_for(
+            SubjectWorkflow.run, workflow_id_for(subject_id)
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.GRANT_VISIBLE_TIMEOUT
+        while (await subject.query(SubjectWorkflow.state)).slot_dose_level is None:
+            if loop.time() > deadline:
+                raise errors.DomainError(f"the slot grant did not reach subject {subject_id}")
+            await asyncio.sleep(0.05)
+
+    async def sign_safety_review(
+        self, dose_level: str, decision: str, summary: str, actor: Actor
+    ) -> StudyState:
+        try:
+            return await self._handle().execute_update(
+                StudyWorkflow.sign_safety_review,
+                ReviewSubmission(
+                    dose_level=dose_level, decision=decision, summary=summary, actor=actor
+                ),
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise _domain_error(exc) from exc
+
+    async def state(self) -> StudyState:
+        return await self._handle().query(StudyWorkflow.state)

@@ -60,6 +60,31 @@ def command_of(kind: str, j: Journey) -> Any:
         "end_participation": lambda: c.EndParticipation(
             occurred_at=now, outcome="lost_to_follow_up", ended_on=today, reason="no contact"
         ),
+        # Safety and study commands (issue #6).
+        "record_adverse_event": lambda: c.RecordAdverseEvent(
+            occurred_at=now,
+            term="Nausea",
+            grade=1,
+            onset_on=today,
+            related_to_jy231="unlikely",
+            related_to_lymphodepletion="possible",
+        ),
+        "update_adverse_event": lambda: c.UpdateAdverseEvent(occurred_at=now, ae_id="X", grade=2),
+        "resolve_adverse_event": lambda: c.ResolveAdverseEvent(
+            occurred_at=now, ae_id="X", resolved_on=today
+        ),
+        "report_sae": lambda: c.ReportSae(
+            occurred_at=now, ae_id="X", reported_at=now, recipient="sponsor", reference="R-1"
+        ),
+        "mark_sae_overdue": lambda: c.MarkSaeOverdue(occurred_at=now, ae_id="X"),
+        "record_daily_monitoring": lambda: c.RecordDailyMonitoring(
+            occurred_at=now, day=1, max_temperature_c=37.0
+        ),
+        "mark_monitoring_missed": lambda: c.MarkMonitoringMissed(occurred_at=now, day=1),
+        "close_dlt_window": lambda: c.CloseDltWindow(occurred_at=now),
+        "grant_study_slot": lambda: c.GrantStudySlot(
+            occurred_at=now, study_id="study-NCT06243159", dose_level="DL1", sentinel=True
+        ),
     }
     return factories[kind]()
 

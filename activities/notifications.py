@@ -1,0 +1,87 @@
+"""The notify activity: safety alerts to the site, logged and kept in a JSONL outbox.
+
+The outbox is a file, not a store table, so notifications never contend with event appends and
+any mailer or pager bridge can tail it. Each line carries a notification id chosen by the
+workflow from the event it reports, so a retried activity (or a replayed workflow) finds its
+line already written and adds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio import activity
+
+__all__ = ["Notification", "NotificationActivities", "read_outbox"]
+
+log = structlog.get_logger(__name__)
+
+
+class Notification(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Deterministic, e.g. "S-0001:sae.overdue:S-0001-AE-1": the idempotency key.
+    notification_id: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=64)
+    severity: Literal["info", "warning", "urgent"]
+    subject_id: str
+    message: str = Field(min_length=1, max_length=2000)
+    # When the fact happened (the event's recorded_at), not when the alert was written.
+    raised_at: datetime
+    recipients: tuple[str, ...] = ("pi", "coordinator")
+
+
+def read_outbox(path: Path) -> list[Notification]:
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [Notification.model_validate_json(line) for line in lines if line.strip()]
+
+
+def _append_once(path: Path, notification: Notification) -> bool:
+    """Append unless the id is already there; an exclusive lock makes check-and-append atomic."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            for line in fh:
+                if line.strip() and json.loads(line)["notification_id"] == (
+                    notification.notification_id
+                ):
+                    return False
+            fh.write(notification.model_dump_json() + "\n")
+            fh.flush()
+            return True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class NotificationActivities:
+    """Bound to one outbox file (the worker's composition root picks it)."""
+
+    def __init__(self, outbox: Path) -> None:
+        self._outbox = outbox
+
+    @activity.defn(name="notify")
+    async def notify(self, notification: Notification) -> bool:
+        """Write the alert; True when new, False when this id was already sent."""
+        written = await asyncio.to_thread(_append_once, self._outbox, notification)
+        if written:
+            log.warning(
+                "safety notification",
+                notification_id=notification.notification_id,
+                kind=notification.kind,
+                severity=notification.severity,
+                subject_id=notification.subject_id,
+                message=notification.message,
+                recipients=list(notification.recipients),
+            )
+        return written

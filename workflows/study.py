@@ -1,0 +1,216 @@
+"""StudyWorkflow: one per trial; cohorts, sentinel staggering and 3+3 dose escalation.
+
+Thin like SubjectWorkflow: the rules live in ``domain.study``; this persists the study stream
+through the same append_events activity and tells subjects when they hold a slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel, ConfigDict
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.events import AppendBatch, EventActivities
+    from domain.actors import SYSTEM_ACTOR, Actor, Role
+    from domain.commands import GrantStudySlot
+    from domain.errors import DomainError, RoleNotAllowed
+    from domain.events import Event, NewEvent, seal
+    from domain.protocol import Protocol
+    from domain.study import (
+        RecordDltOutcome,
+        RecordSubjectInfused,
+        RequestSlot,
+        SignSafetyReview,
+        SlotDecision,
+        StudyCommand,
+        StudyState,
+        apply_study,
+        decide_study,
+        slot_decision,
+        study_id_for,
+    )
+    from workflows.subject import APPEND_RETRY, APPEND_TIMEOUT, workflow_id_for
+
+__all__ = [
+    "ReviewSubmission",
+    "SlotRequest",
+    "StudyWorkflow",
+    "StudyWorkflowInput",
+    "study_workflow_id",
+]
+
+
+def study_workflow_id(protocol: Protocol) -> str:
+    return study_id_for(protocol)
+
+
+class StudyWorkflowInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    protocol: Protocol
+    state: StudyState | None = None
+
+
+class SlotRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject_id: str
+    dose_level: str
+    actor: Actor
+
+
+class ReviewSubmission(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dose_level: str
+    decision: str
+    summary: str
+    actor: Actor
+
+
+_STAFF = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PI})
+
+
+def _rejection(exc: DomainError) -> ApplicationError:
+    return ApplicationError(exc.message, exc.to_dict(), type=exc.code, non_retryable=True)
+
+
+@workflow.defn
+class StudyWorkflow:
+    @workflow.init
+    def __init__(self, input: StudyWorkflowInput) -> None:
+        self._protocol = input.protocol
+        self._stream = study_id_for(input.protocol)
+        self._state = input.state or StudyState.initial(input.protocol)
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, input: StudyWorkflowInput) -> StudyState:
+        # The study lives as long as the trial; only history size makes it start afresh.
+        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
+        await workflow.wait_condition(
+            lambda: not self._lock.locked() and workflow.all_handlers_finished()
+        )
+        workflow.continue_as_new(StudyWorkflowInput(protocol=self._protocol, state=self._state))
+
+    async def _decide_and_record(self, command: StudyCommand, actor: Actor) -> tuple[Event, ...]:
+        events = decide_study(self._state, command, actor, workflow.now(), self._protocol)
+        return await self._record(actor, events)
+
+    async def _record(self, actor: Actor, events: list[NewEvent]) -> tuple[Event, ...]:
+        if not events:
+            return ()
+        sealed = seal(
+            events,
+            stream=self._stream,
+            last_seq=self._state.last_seq,
+            last_hash=self._state.last_hash,
+            actor=actor,
+            recorded_at=workflow.now(),
+            protocol_version=self._protocol.version,
+        )
+        await workflow.execute_activity_method(
+            EventActivities.append_events,
+            AppendBatch(events=tuple(sealed)),
+            start_to_close_timeout=APPEND_TIMEOUT,
+            retry_policy=APPEND_RETRY,
+        )
+        state = self._state
+        for event in sealed:
+            state = apply_study(state, event)
+        self._state = state
+        return tuple(sealed)
+
+    @workflow.update
+    async def request_slot(self, request: SlotRequest) -> SlotDecision:
+        """Granted, wait (until a date when known) or refused; a grant is sent to the subject."""
+        async with self._lock:
+            command = RequestSlot(
+                occurred_at=workflow.now(),
+                subject_id=request.subject_id,
+                dose_level=request.dose_level,
+            )
+            try:
+                answer = slot_decision(self._state, command, workflow.now(), self._protocol)
+                recorded = await self._decide_and_record(command, request.actor)
+            except DomainError as exc:
+                raise _rejection(exc) from exc
+            if recorded:
+                subject = workflow.get_external_workflow_handle(workflow_id_for(request.subject_id))
+                await subject.signal(
+                    "grant_slot",
+                    GrantStudySlot(
+                        occurred_at=workflow.now(),
+                        study_id=self._stream,
+                        dose_level=request.dose_level,
+                        sentinel=answer.sentinel,
+                        reason=answer.reason,
+                    ),
+                )
+            return answer
+
+    @request_slot.validator
+    def validate_request_slot(self, request: SlotRequest) -> None:
+        if request.actor.role not in _STAFF:
+            raise _rejection(
+                RoleNotAllowed(f"role {request.actor.role.value!r} may not request a slot")
+            )
+        try:
+            RequestSlot(
+                occurred_at=workflow.now(),
+                subject_id=request.subject_id,
+                dose_level=request.dose_level,
+            )
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="value_out_of_range", non_retryable=True) from exc
+
+    @workflow.update
+    async def sign_safety_review(self, review: ReviewSubmission) -> StudyState:
+        """The PI's signed decision on a level the 3+3 rule made eligible for escalation."""
+        async with self._lock:
+            try:
+                command = SignSafetyReview.model_validate(
+                    {
+                        "occurred_at": workflow.now(),
+                        "dose_level": review.dose_level,
+                        "decision": review.decision,
+                        "summary": review.summary,
+                    }
+                )
+                await self._decide_and_record(command, review.actor)
+            except DomainError as exc:
+                raise _rejection(exc) from exc
+            return self._state
+
+    @sign_safety_review.validator
+    def validate_sign_safety_review(self, review: ReviewSubmission) -> None:
+        try:
+            command = SignSafetyReview.model_validate(
+                {
+                    "occurred_at": workflow.now(),
+                    "dose_level": review.dose_level,
+                    "decision": review.decision,
+                    "summary": review.summary,
+                }
+            )
+            decide_study(self._state, command, review.actor, workflow.now(), self._protocol)
+        except DomainError as exc:
+            raise _rejection(exc) from exc
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="value_out_of_range", non_retryable=True) from exc
+
+    @workflow.signal
+    async def subject_report(self, report: RecordSubjectInfused | RecordDltOutcome) -> None:
+        """Infusions and DLT-window outcomes, sent by the subjects' workflows."""
+        async with self._lock:
+            try:
+                await self._decide_and_record(report, SYSTEM_ACTOR)
+            except DomainError as exc:
+                workflow.logger.warning("subject report refused: %s", exc.message)
+
+    @workflow.query
+    def state(self) -> StudyState:
+        return self._state
