@@ -10,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.protocol import Protocol
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
+from tests.cleanup import terminate_subjects
 from worker import build_worker
 
 
@@ -19,3 +20,4 @@ async def gateway(
 ) -> AsyncIterator[SubjectGateway]:
     async with build_worker(time_env.client, sqlite_store, task_queue):
         yield SubjectGateway(time_env.client, task_queue, protocol)
+        await terminate_subjects(time_env.client, sqlite_store)

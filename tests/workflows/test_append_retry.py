@@ -16,6 +16,7 @@ from domain.protocol import Protocol
 from store.base import AppendResult
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
+from tests.cleanup import terminate_subjects
 from tests.workflows.harness import SubjectDriver, new_subject
 from worker import build_worker
 
@@ -93,6 +94,7 @@ async def test_workflow_retry_after_lost_acknowledgement_leaves_one_copy_of_each
             )
             await driver.register("SLE")
             await driver.consent()
+            await terminate_subjects(time_env.client, store)
         events = store.read_stream(driver.subject_id)
         assert [e.type for e in events] == ["subject.registered", "consent.signed"]
         assert [e.seq for e in events] == [1, 2]
