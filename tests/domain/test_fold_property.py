@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from domain import commands as c
@@ -32,11 +33,11 @@ HAPPY = {
 }  # fmt: skip
 
 
-def attempt(j: Journey, step: str, draw: Any) -> None:
+def attempt(j: Journey, step: str, rng: random.Random) -> None:
     s = j.state
     next_visit = s.next_visit
     commands: dict[str, Any] = {
-        "register": lambda: (COORDINATOR, j.register(draw(st.sampled_from(["SLE", "DM", "SS"])))),
+        "register": lambda: (COORDINATOR, j.register(rng.choice(["SLE", "DM", "SS"]))),
         "consent": lambda: (COORDINATOR, j.consent()),
         "screening": lambda: (COORDINATOR, j.screening(s.disease or "SLE")),
         "screening_bad": lambda: (
@@ -45,7 +46,7 @@ def attempt(j: Journey, step: str, draw: Any) -> None:
         ),
         "sign": lambda: (PI, j.sign("eligible")),
         "sign_no": lambda: (PI, j.sign("not_eligible")),
-        "enroll": lambda: (INVESTIGATOR, j.enroll(draw(st.sampled_from(["DL1", "DL2", "DL3"])))),
+        "enroll": lambda: (INVESTIGATOR, j.enroll(rng.choice(["DL1", "DL2", "DL3"]))),
         "apheresis": lambda: (COORDINATOR, j.apheresis()),
         "failure": lambda: (COORDINATOR, j.failure()),
         "release": lambda: (COORDINATOR, j.release()),
@@ -55,7 +56,7 @@ def attempt(j: Journey, step: str, draw: Any) -> None:
         "infuse": lambda: (INVESTIGATOR, j.infuse(tu_per_kg=_tu(j))),
         "complete": lambda: (
             COORDINATOR,
-            j.complete(next_visit.code, draw(st.sampled_from(["CR", "PR", "SD", "PD"]))),
+            j.complete(next_visit.code, rng.choice(["CR", "PR", "SD", "PD"])),
         ),
         "miss": lambda: (SYSTEM, c.MissVisit(occurred_at=j.now, code=next_visit.code)),
         "open": lambda: (SYSTEM, c.OpenVisitWindow(occurred_at=j.now, code=next_visit.code)),
@@ -85,7 +86,7 @@ def attempt(j: Journey, step: str, draw: Any) -> None:
         if step == "dose" and len(j.state.ld_doses) == len(j.state.ld_plan.doses):  # type: ignore[union-attr]
             step = "infuse"
     if step == "advance":
-        j.advance(draw(st.integers(min_value=1, max_value=60)))
+        j.advance(rng.randint(1, 60))
         return
     try:
         actor, command = commands[step]()
@@ -115,28 +116,35 @@ def _tu(j: Journey) -> float:
     return PROTOCOL.dose_level(j.state.dose_level).min_tu_per_kg
 
 
+# Explicit examples pin the deep paths random sequences reach only sometimes.
+@example(steps=["happy"] * 40, seed=0)
+@example(steps=["happy"] * 16 + ["withdraw", "happy"], seed=1)
+@example(steps=["happy"] * 20 + ["advance"] * 5 + ["miss", "correct", "lost"], seed=2)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=80), data=st.data())
+@given(
+    steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=80),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
 def test_fold_of_decided_events_equals_the_state_decide_saw_and_the_chain_verifies(
-    steps: list[str], data: st.DataObject
+    steps: list[str], seed: int
 ) -> None:
     j = Journey(PROTOCOL)
+    rng = random.Random(seed)
     for step in steps:
-        attempt(j, step, data.draw)
+        attempt(j, step, rng)
     assert fold(j.events) == j.state
     assert verify_chain(j.subject_id, [e.model_dump(mode="json") for e in j.events]) is None
     assert [e.seq for e in j.events] == list(range(1, len(j.events) + 1))
-    REACHED.add(j.state.phase.value)
 
 
-REACHED: set[str] = set()
-
-
-def test_random_sequences_reach_deep_phases() -> None:
-    """Guards the property above against only ever exploring registration."""
-    assert REACHED, "run the property test first (same module)"
-    assert {"infused", "follow_up"} & REACHED
-    assert {"withdrawn", "lost_to_follow_up", "screen_failed"} & REACHED
+def test_the_happy_example_reaches_completion_of_follow_up() -> None:
+    """Guards the property above: its first example must walk the whole protocol."""
+    j = Journey(PROTOCOL)
+    rng = random.Random(0)
+    for step in ["happy"] * 40:
+        attempt(j, step, rng)
+    assert j.state.phase.value == "follow_up"
+    assert j.state.all_visits_resolved
 
 
 def test_happy_path_prefix_folds_identically_at_every_point() -> None:
