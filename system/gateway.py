@@ -145,6 +145,16 @@ class StudyGateway:
 
     async def request_slot(self, subject_id: str, dose_level: str, actor: Actor) -> SlotDecision:
         """Granted / wait / refused; returns once a grant is visible on the subject."""
+        # The study cannot read a subject's state, so the enrolled level is checked here.
+        enrolled = (
+            await SubjectGateway(self.client, self.task_queue, self.protocol).state(subject_id)
+        ).dose_level
+        if enrolled != dose_level:
+            raise errors.ValueOutOfRange(
+                f"subject {subject_id} is enrolled at {enrolled or 'no dose level yet'}, "
+                f"not {dose_level}",
+                field="dose_level",
+            )
         try:
             answer = await self._handle().execute_update(
                 StudyWorkflow.request_slot,
