@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from system.gateway import SubjectGateway
+from domain.protocol import Protocol
 from tests.domain.factories import eligible_record_json
 from tests.web.live import PASSWORDS, LiveServer, free_port
 
@@ -35,7 +35,7 @@ def write_json(tmp_path: Path, name: str, data: Any) -> Path:
 
 
 async def test_a_subject_goes_from_registration_to_enrollment_through_the_cli(
-    live_server: LiveServer, subject_id: str, gateway: SubjectGateway, tmp_path: Path
+    live_server: LiveServer, subject_id: str, protocol: Protocol, tmp_path: Path
 ) -> None:
     result = await trial(
         live_server,
@@ -59,7 +59,7 @@ async def test_a_subject_goes_from_registration_to_enrollment_through_the_cli(
         "consent",
         subject_id,
         "--version",
-        gateway.protocol.version,
+        protocol.version,
         "--childbearing-potential",
         "--json",
     )

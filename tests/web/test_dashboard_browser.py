@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from system.gateway import SubjectGateway
+from domain.protocol import Protocol
 from tests.web.live import PASSWORDS, ROOT, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -50,7 +50,7 @@ async def log_in(page: Page, server: LiveServer, user: str) -> None:
 
 
 async def test_a_coordinator_registers_and_consents_a_subject_and_sees_it_on_the_timeline(
-    browser: Browser, live_server: LiveServer, gateway: SubjectGateway, subject_id: str
+    browser: Browser, live_server: LiveServer, protocol: Protocol, subject_id: str
 ) -> None:
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     await log_in(page, live_server, "cora")
@@ -73,7 +73,7 @@ async def test_a_coordinator_registers_and_consents_a_subject_and_sees_it_on_the
     await expect(page.locator(".notice")).to_contain_text("subject.registered")
 
     await page.click("text=Sign consent")
-    await page.fill("#f-consent_version", gateway.protocol.version)
+    await page.fill("#f-consent_version", protocol.version)
     await page.fill("#f-signed_on", date.today().isoformat())
     await page.check("#f-childbearing_potential")
     await page.fill("#f-reason", "signed in clinic room 2")
