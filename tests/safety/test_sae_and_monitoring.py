@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notifications import read_outbox
 from domain import commands as c
+from domain.values import Phase
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
-from tests.workflows.harness import COORDINATOR, SubjectDriver, new_subject
+from tests.workflows.harness import COORDINATOR, INVESTIGATOR, SubjectDriver, new_subject
+from workflows.subject import SubjectWorkflow, workflow_id_for
 
 
 async def test_unreported_sae_is_marked_overdue_after_24_hours_with_an_urgent_alert(
@@ -99,3 +102,51 @@ async def test_a_monitoring_day_without_a_record_is_flagged_missed(
         (2, infusion_date + timedelta(days=2))
     ]
     assert [n.kind for n in read_outbox(outbox)] == ["monitoring.missed"]
+
+
+async def test_a_fatal_ae_ends_participation_but_the_workflow_waits_for_the_sae_report(
+    safety_env: WorkflowEnvironment,
+    subjects: SubjectGateway,
+    sqlite_store: SqlEventStore,
+) -> None:
+    driver = SubjectDriver(safety_env, subjects, new_subject())
+    await driver.to_infusion("SLE")
+    now = await driver.now()
+    result = await driver.send(
+        INVESTIGATOR,
+        c.RecordAdverseEvent(
+            occurred_at=now,
+            term="Cardiac arrest",
+            grade=5,
+            onset_on=now.date(),
+            seriousness=("death",),
+            related_to_jy231="possible",
+            related_to_lymphodepletion="unlikely",
+            outcome="fatal",
+        ),
+    )
+    assert [e.type for e in result.events] == ["ae.recorded", "dlt.flagged", "participation.ended"]
+    await safety_env.sleep(timedelta(hours=1))
+    state = await driver.state()
+    assert (state.phase, state.dlt_outcome) == (Phase.DIED, "dlt")
+
+    handle = safety_env.client.get_workflow_handle_for(
+        SubjectWorkflow.run, workflow_id_for(driver.subject_id)
+    )
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    await driver.send(
+        COORDINATOR,
+        c.ReportSae(
+            occurred_at=await driver.now(),
+            ae_id=f"{driver.subject_id}-AE-1",
+            reported_at=await driver.now(),
+            recipient="NMPA",
+            reference="SAE-2026-002",
+        ),
+    )
+    final = await handle.result()
+    assert final.unreported_saes == ()
+    assert [e.type for e in sqlite_store.read_stream(driver.subject_id)][-2:] == [
+        "dlt.window_closed",
+        "sae.reported",
+    ]
