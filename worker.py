@@ -15,13 +15,14 @@ from activities.events import EventActivities
 from activities.notifications import NotificationActivities
 from store.base import EventStore
 from store.factory import open_store
+from store.sql import SqlEventStore
 from system.config import Settings, load_settings
 from system.logging import configure_logging
 from system.temporal import connect, dev_server
 from workflows.study import StudyWorkflow
 from workflows.subject import SubjectWorkflow
 
-__all__ = ["OUTBOX_NAME", "build_worker", "main", "temporal_address"]
+__all__ = ["OUTBOX_NAME", "build_worker", "default_outbox", "main", "temporal_address"]
 
 log = structlog.get_logger(__name__)
 
@@ -29,12 +30,21 @@ log = structlog.get_logger(__name__)
 OUTBOX_NAME = "notifications.jsonl"
 
 
+def default_outbox(store: EventStore) -> Path:
+    if isinstance(store, SqlEventStore) and store.url.get_backend_name() == "sqlite":
+        database = store.url.database
+        if database and database != ":memory:":
+            return Path(database).parent / OUTBOX_NAME
+    return load_settings().data_dir / OUTBOX_NAME
+
+
 def build_worker(
     client: Client, store: EventStore, task_queue: str, outbox: Path | None = None
 ) -> Worker:
-    """``outbox``: the safety-notification JSONL file; by default under the data directory."""
+    """``outbox``: the safety-notification JSONL file; by default beside a SQLite event store,
+    else under the data directory."""
     events = EventActivities(store)
-    notifications = NotificationActivities(outbox or load_settings().data_dir / OUTBOX_NAME)
+    notifications = NotificationActivities(outbox or default_outbox(store))
     return Worker(
         client,
         task_queue=task_queue,
