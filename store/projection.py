@@ -134,7 +134,13 @@ def project(row: BoardRow | None, event: Event) -> BoardRow:
 
 
 def fold(events: Iterable[Event], row: BoardRow | None = None) -> BoardRow | None:
-    """Fold events in order; ``None`` if there were none and no starting row."""
+    """Fold events in order; ``None`` if there were none and no starting row.
+
+    Only subject streams have a board row: a stream that does not open with a registration
+    (the study's cohort stream) folds to ``None``.
+    """
     for event in events:
+        if row is None and event.type != "subject.registered":
+            return None
         row = project(row, event)
     return row
