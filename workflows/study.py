@@ -13,11 +13,10 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.events import AppendBatch, EventActivities
     from domain.actors import SYSTEM_ACTOR, Actor, Role
     from domain.commands import GrantStudySlot
     from domain.errors import DomainError, RoleNotAllowed
-    from domain.events import Event, NewEvent, seal
+    from domain.events import Event, NewEvent
     from domain.protocol import Protocol
     from domain.study import (
         RecordDltOutcome,
@@ -32,7 +31,8 @@ with workflow.unsafe.imports_passed_through():
         slot_decision,
         study_id_for,
     )
-    from workflows.subject import APPEND_RETRY, APPEND_TIMEOUT, workflow_id_for
+    from workflows.persist import persist
+    from workflows.subject import workflow_id_for
 
 __all__ = [
     "ReviewSubmission",
@@ -103,26 +103,19 @@ class StudyWorkflow:
     async def _record(self, actor: Actor, events: list[NewEvent]) -> tuple[Event, ...]:
         if not events:
             return ()
-        sealed = seal(
+        sealed = await persist(
             events,
             stream=self._stream,
             last_seq=self._state.last_seq,
             last_hash=self._state.last_hash,
             actor=actor,
-            recorded_at=workflow.now(),
             protocol_version=self._protocol.version,
-        )
-        await workflow.execute_activity_method(
-            EventActivities.append_events,
-            AppendBatch(events=tuple(sealed)),
-            start_to_close_timeout=APPEND_TIMEOUT,
-            retry_policy=APPEND_RETRY,
         )
         state = self._state
         for event in sealed:
             state = apply_study(state, event)
         self._state = state
-        return tuple(sealed)
+        return sealed
 
     @workflow.update
     async def request_slot(self, request: SlotRequest) -> SlotDecision:

@@ -12,18 +12,18 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.events import AppendBatch, EventActivities
     from activities.notifications import Notification, NotificationActivities
     from domain import events as ev
     from domain.actors import SYSTEM_ACTOR, Actor
     from domain.commands import Command, GrantStudySlot, Submission
     from domain.deadlines import next_deadline
     from domain.errors import DomainError
-    from domain.events import Event, NewEvent, seal
+    from domain.events import Event, NewEvent
     from domain.protocol import Protocol
     from domain.state import SubjectState
     from domain.study import RecordDltOutcome, RecordSubjectInfused, require_slot
     from domain.subject import apply, decide
+    from workflows.persist import persist
 
 __all__ = [
     "SAFETY_PATCH",
@@ -34,13 +34,6 @@ __all__ = [
     "workflow_id_for",
 ]
 
-APPEND_TIMEOUT = timedelta(seconds=30)
-APPEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    non_retryable_error_types=["ConflictingEvent", "SeqConflict"],
-)
 NOTIFY_TIMEOUT = timedelta(seconds=30)
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -189,20 +182,13 @@ class SubjectWorkflow:
             return True
 
     async def _record(self, actor: Actor, events: list[NewEvent]) -> tuple[Event, ...]:
-        sealed = seal(
+        sealed = await persist(
             events,
             stream=self._subject_id,
             last_seq=self._state.last_seq,
             last_hash=self._state.last_hash,
             actor=actor,
-            recorded_at=workflow.now(),
             protocol_version=self._protocol.version,
-        )
-        await workflow.execute_activity_method(
-            EventActivities.append_events,
-            AppendBatch(events=tuple(sealed)),
-            start_to_close_timeout=APPEND_TIMEOUT,
-            retry_policy=APPEND_RETRY,
         )
         state = self._state
         for event in sealed:
@@ -212,7 +198,7 @@ class SubjectWorkflow:
         self._parked = None
         for event in sealed:
             await self._after(event)
-        return tuple(sealed)
+        return sealed
 
     async def _after(self, event: Event) -> None:
         """Side effects of a stored event: alerts, and reports to the study."""
