@@ -2,7 +2,9 @@
 
 ``subject_*.json`` are histories of the CURRENT SubjectWorkflow (the replay guard in
 tests/workflows/test_replay.py must replay them cleanly; re-record only when a change to the
-workflow is deliberately incompatible and versioned). ``changed_subject_workflow.json`` comes
+workflow is deliberately incompatible and versioned). ``subject_pre_safety_*.json`` were
+recorded before the ``safety-deadlines`` patch and are never re-recorded: they prove that
+subjects started before that change still replay. ``changed_subject_workflow.json`` comes
 from a deliberately changed copy of the workflow (an extra timer at the start), so replaying it
 against the real workflow must fail with a nondeterminism error.
 """
@@ -21,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.events import EventActivities
+from activities.notifications import NotificationActivities
 from domain.protocol import load_protocol
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
@@ -45,8 +48,12 @@ async def _record(
 ) -> str:
     task_queue = f"record-{uuid.uuid4().hex[:8]}"
     events = EventActivities(store)
+    notifications = NotificationActivities(Path(tempfile.mkdtemp()) / "outbox.jsonl")
     async with Worker(
-        env.client, task_queue=task_queue, workflows=[workflow], activities=[events.append_events]
+        env.client,
+        task_queue=task_queue,
+        workflows=[workflow],
+        activities=[events.append_events, notifications.notify],
     ):
         gateway = SubjectGateway(env.client, task_queue, load_protocol())
         await scenario(SubjectDriver(env, gateway, subject))

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.subject import SubjectWorkflow
+from workflows.subject import SAFETY_PATCH, SubjectWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("subject_*.json"))
 
@@ -25,7 +25,25 @@ def test_the_replay_guard_has_histories_to_replay() -> None:
         "subject_full_lifecycle.json",
         "subject_screen_failure.json",
         "subject_withdrawal.json",
+        "subject_pre_safety_full_lifecycle.json",
+        "subject_pre_safety_screen_failure.json",
+        "subject_pre_safety_withdrawal.json",
     } <= names
+
+
+def test_current_histories_carry_the_safety_patch_and_older_ones_do_not() -> None:
+    def patched(name: str) -> bool:
+        path = Path(__file__).parents[1] / "histories" / name
+        history = WorkflowHistory.from_json(name, path.read_text(encoding="utf-8"))
+        return any(
+            e.marker_recorded_event_attributes.marker_name == "core_patch"
+            and SAFETY_PATCH.encode() in e.marker_recorded_event_attributes.SerializeToString()
+            for e in history.events
+            if e.HasField("marker_recorded_event_attributes")
+        )
+
+    assert patched("subject_full_lifecycle.json")
+    assert not patched("subject_pre_safety_full_lifecycle.json")
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
