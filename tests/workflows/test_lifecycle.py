@@ -89,11 +89,15 @@ async def test_subject_goes_from_registration_to_completion_at_month_12(
 
 @pytest.mark.postgres
 async def test_lifecycle_persists_to_postgresql(
-    time_env: WorkflowEnvironment, postgres_url: str, task_queue: str, protocol: Protocol
+    time_env: WorkflowEnvironment,
+    postgres_url: str,
+    task_queue: str,
+    protocol: Protocol,
+    tmp_path: Path,
 ) -> None:
     store = SqlEventStore(postgres_url)
     try:
-        async with build_worker(time_env.client, store, task_queue):
+        async with build_worker(time_env.client, store, task_queue, tmp_path / "outbox.jsonl"):
             gateway = SubjectGateway(time_env.client, task_queue, protocol)
             await run_full_lifecycle(time_env, gateway, store)
     finally:
@@ -119,7 +123,7 @@ async def test_lifecycle_on_the_real_dev_server_with_short_windows(
     )
     store = SqlEventStore(url)
     try:
-        async with build_worker(dev_env.client, store, task_queue):
+        async with build_worker(dev_env.client, store, task_queue, tmp_path / "outbox.jsonl"):
             gateway = SubjectGateway(dev_env.client, task_queue, short_protocol)
             await run_full_lifecycle(dev_env, gateway, store, infusion_in_days=0)
     finally:
