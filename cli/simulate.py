@@ -26,6 +26,7 @@ from rich.table import Table
 from simulation.plan import SubjectPlan
 from simulation.report import SimulationReport
 from simulation.runner import SimulationConfig, run_simulation
+from simulation.safety_figures import SafetyFigures
 from system.config import load_settings
 
 __all__ = ["EXIT_MISMATCH", "EXIT_OK", "render_summary", "simulate"]
@@ -36,6 +37,26 @@ EXIT_MISMATCH = 1
 
 def _line(counts: dict[str, int]) -> str:
     return ", ".join(f"{key} {value}" for key, value in counts.items()) or "none"
+
+
+def _render_safety(s: SafetyFigures, console: Console) -> None:
+    aes = Table(title="Adverse events by grade", title_justify="left", box=None)
+    aes.add_column("event")
+    for grade in range(1, 6):
+        aes.add_column(f"G{grade}", justify="right")
+    for label, counts in s.adverse_events.items():
+        aes.add_row(label, *(str(counts.get(str(g), 0)) for g in range(1, 6)))
+    console.print(aes)
+    console.print(
+        f"infused {s.subjects_infused}: CRS in {s.subjects_with_crs}, "
+        f"ICANS in {s.subjects_with_icans}; DLTs flagged {s.dlts_flagged}, "
+        f"DLT windows {_line(s.dlt_outcomes)}"
+    )
+    console.print(
+        f"SAEs {s.serious}: reported on time {s.sae_reported_on_time}, late {s.sae_reported_late} "
+        f"(marked overdue {s.sae_marked_overdue}), unreported {s.sae_unreported}; "
+        f"monitoring days recorded {s.monitoring_recorded}, missed {s.monitoring_missed}"
+    )
 
 
 def render_summary(report: SimulationReport, console: Console) -> None:
@@ -70,6 +91,7 @@ def render_summary(report: SimulationReport, console: Console) -> None:
         f"(deviations opened {f.missed_visit_deviations}); "
         f"manufacturing failures {f.manufacturing_failures}"
     )
+    _render_safety(f.safety, console)
     console.print(
         f"commands sent {report.commands_sent}, events written {report.events_written} "
         f"(store holds {report.store_events}), chains verified "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import get_args
 
@@ -20,6 +20,7 @@ from domain.schedule import visit_schedule
 from domain.values import Disease, Phase, Response, Route, Sex
 from simulation.plan import Action, Scenario, SubjectPlan, WithdrawalPhase
 from simulation.records import FAILURE_REASONS, screening_record
+from simulation.safety import SafetyProfile, draw_profile, plan_safety, with_rare
 from simulation.staff import COORDINATOR, INVESTIGATOR, PI
 
 __all__ = ["CohortMix", "plan_cohort"]
@@ -42,6 +43,13 @@ _RESPONSE_WEIGHTS: dict[str, tuple[float, ...]] = {
     "M12": (0.55, 0.28, 0.12, 0.05),
 }
 _WITHDRAWAL_PHASES: tuple[WithdrawalPhase, ...] = get_args(WithdrawalPhase)
+_SAFETY_COMMANDS = (
+    c.RecordAdverseEvent,
+    c.UpdateAdverseEvent,
+    c.ResolveAdverseEvent,
+    c.ReportSae,
+    c.RecordDailyMonitoring,
+)
 # Staff record the day's work in the morning clinic.
 _CLINIC_TIME = time(9, 0, tzinfo=UTC)
 
@@ -109,6 +117,7 @@ def _plan_subject(
     protocol: Protocol,
     mix: CohortMix,
     rng: random.Random,
+    safety: tuple[SafetyProfile, random.Random],
 ) -> SubjectPlan:
     b = _Builder(subject_id)
     sex: Sex = "female" if rng.random() < 0.78 else "male"
@@ -266,6 +275,14 @@ def _plan_subject(
             ),
             Phase.FOLLOW_UP,
         )
+    profile, safety_rng = safety
+    course = plan_safety(
+        subject_id, infusion, profile, protocol.safety.daily_monitoring_days, safety_rng
+    )
+    for action in course.actions:
+        b.steps.append((action, Phase.FOLLOW_UP))
+    # Stable, so commands due at one moment keep the order they must be decided in.
+    b.steps.sort(key=lambda step: step[0].at)
     settles = _at(schedule[-1].window_end + timedelta(days=2))
     plan = _finish(
         b,
@@ -277,9 +294,12 @@ def _plan_subject(
         route=route,
         skipped=tuple(skipped),
     )
+    plan = replace(
+        plan, missed_monitoring_days=course.missed_days, overdue_saes=course.overdue_ae_ids
+    )
     if scenario == "withdraws":
         closes = {v.code: _midnight_after(v.window_end) for v in schedule}
-        return _withdraw(plan, b, rng, closes)
+        return _withdraw(plan, b, rng, closes, infusion)
     return plan
 
 
@@ -326,11 +346,21 @@ def _finish(
 
 
 def _withdraw(
-    plan: SubjectPlan, b: _Builder, rng: random.Random, closes: dict[str, datetime]
+    plan: SubjectPlan,
+    b: _Builder,
+    rng: random.Random,
+    closes: dict[str, datetime],
+    infusion: date,
 ) -> SubjectPlan:
     """Cut the full plan after a step in a random phase and withdraw consent there."""
     phase_name = rng.choice(_WITHDRAWAL_PHASES)
-    candidates = [i for i, (_, phase) in enumerate(b.steps) if phase.value == phase_name]
+    # Cut at protocol milestones only, so the withdrawal phases keep their spread although
+    # daily monitoring fills the first weeks of follow-up with steps.
+    candidates = [
+        i
+        for i, (action, phase) in enumerate(b.steps)
+        if phase.value == phase_name and not isinstance(action.command, _SAFETY_COMMANDS)
+    ]
     cut = rng.choice(candidates)
     last = b.steps[cut][0]
     following = b.steps[cut + 1][0].at if cut + 1 < len(b.steps) else None
@@ -357,21 +387,58 @@ def _withdraw(
             ),
         ),
     )
-    actions = (*(action for action, _ in b.steps[: cut + 1]), withdrawal)
+    later = [action for action, _ in b.steps[cut + 1 :]]
+    # Safety records up to the withdrawal still happen; AEs cannot change once it is recorded.
+    kept = [action for action, _ in b.steps[: cut + 1]] + [
+        a
+        for a in later
+        if a.at < when
+        and isinstance(a.command, _SAFETY_COMMANDS)
+        and not isinstance(a.command, c.ReportSae)
+    ]
+    serious = _serious_ae_ids(b.subject_id, kept)
+    # An SAE must still be reported after participation ends, or the workflow waits for it.
+    reports = [
+        a for a in later if isinstance(a.command, c.ReportSae) and a.command.ae_id in serious
+    ]
+    actions = tuple(sorted([*kept, withdrawal, *reports], key=lambda a: a.at))
     # Only visits whose window closed before the withdrawal are still missed by the workflow.
     skipped = tuple(code for code in plan.skipped_visits if closes.get(code, when) < when)
+    # A monitoring day is marked missed at the midnight that ends it, while still active.
+    missed_days = tuple(
+        d
+        for d in plan.missed_monitoring_days
+        if _midnight_after(infusion + timedelta(days=d)) < when
+    )
     return SubjectPlan(
         subject_id=plan.subject_id,
         disease=plan.disease,
         scenario="withdraws",
         actions=actions,
         expected_phase=Phase.WITHDRAWN,
-        settles_by=when,
+        settles_by=max([when, *(a.at for a in reports)]),
         dose_level=plan.dose_level,
         route=plan.route,
         withdrawal_phase=phase_name,
         skipped_visits=skipped,
+        missed_monitoring_days=missed_days,
+        overdue_saes=tuple(ae_id for ae_id in plan.overdue_saes if ae_id in serious),
     )
+
+
+def _serious_ae_ids(subject_id: str, actions: Sequence[Action]) -> set[str]:
+    """The AEs the sent commands make serious, with the ids the domain will give them."""
+    serious: set[str] = set()
+    recorded = 0
+    for action in actions:
+        command = action.command
+        if isinstance(command, c.RecordAdverseEvent):
+            recorded += 1
+            if command.seriousness:
+                serious.add(f"{subject_id}-AE-{recorded}")
+        elif isinstance(command, c.UpdateAdverseEvent) and command.seriousness:
+            serious.add(command.ae_id)
+    return serious
 
 
 def plan_cohort(
@@ -388,6 +455,7 @@ def plan_cohort(
     rng = random.Random(seed)
     scenarios = _scenarios(n, rng, mix)
     diseases = _diseases(n, rng)
+    safety = _safety_profiles(n, seed, scenarios, protocol)
     plans = [
         _plan_subject(
             f"{prefix}-{i + 1:04d}",
@@ -397,10 +465,38 @@ def plan_cohort(
             protocol,
             mix,
             rng,
+            safety[i],
         )
         for i, (disease, scenario) in enumerate(zip(diseases, scenarios, strict=True))
     ]
     return _ensure_a_missed_visit(plans)
+
+
+def _safety_profiles(
+    n: int, seed: int, scenarios: Sequence[Scenario], protocol: Protocol
+) -> list[tuple[SafetyProfile, random.Random]]:
+    """One safety course per subject, each from its own generator.
+
+    Separate generators leave the rest of the cohort exactly as the same seed drew it before
+    safety existed, and let one subject's course change without shifting everybody else's.
+    """
+    days = protocol.safety.daily_monitoring_days
+    rngs = [random.Random(f"safety:{seed}:{i}") for i in range(n)]
+    profiles = [draw_profile(r, days) for r in rngs]
+    completers = [i for i, s in enumerate(scenarios) if s == "completes"]
+    covered = (
+        any(a.kind == "CRS" for i in completers for a in profiles[i].adverse_events),
+        any(
+            a.grade >= 3 and a.report_after_hours > 24
+            for i in completers
+            for a in profiles[i].adverse_events
+        ),
+        any(profiles[i].missed_days for i in completers),
+    )
+    if completers and not all(covered):
+        # A small cohort may draw none of these; one completer carries them all.
+        profiles[completers[0]] = with_rare(profiles[completers[0]], rngs[completers[0]])
+    return list(zip(profiles, rngs, strict=True))
 
 
 def _ensure_a_missed_visit(plans: Sequence[SubjectPlan]) -> list[SubjectPlan]:
@@ -420,15 +516,9 @@ def _ensure_a_missed_visit(plans: Sequence[SubjectPlan]) -> list[SubjectPlan]:
         )
         if target is None:
             continue
-        changed = SubjectPlan(
-            subject_id=plan.subject_id,
-            disease=plan.disease,
-            scenario=plan.scenario,
+        changed = replace(
+            plan,
             actions=tuple(a for a in plan.actions if a is not target),
-            expected_phase=plan.expected_phase,
-            settles_by=plan.settles_by,
-            dose_level=plan.dose_level,
-            route=plan.route,
             skipped_visits=("M1",),
         )
         return [*plans[:index], changed, *plans[index + 1 :]]

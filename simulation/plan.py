@@ -57,3 +57,7 @@ class SubjectPlan:
     withdrawal_phase: WithdrawalPhase | None = None
     # Visits deliberately never sent, so the workflow's own window timer must record them.
     skipped_visits: tuple[str, ...] = ()
+    # Monitoring days deliberately left unrecorded, so the workflow must mark them missed.
+    missed_monitoring_days: tuple[int, ...] = ()
+    # SAEs reported after their 24 h clock ran out, so the workflow must mark them overdue.
+    overdue_saes: tuple[str, ...] = ()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.state import SubjectState
 from domain.values import VisitStatus
 from simulation.plan import SubjectPlan
+from simulation.safety_figures import SafetyFigures, safety_figures
 
 __all__ = ["CohortFigures", "SimulationReport", "SubjectOutcome", "cohort_figures"]
 
@@ -26,11 +27,13 @@ class SubjectOutcome(BaseModel):
     chain_verified: bool
     # The workflow's own final state equals the fold of the stored events.
     replay_matches: bool
+    # The workflow's timers marked exactly the monitoring days and SAE reports the plan left out.
+    safety_as_planned: bool = True
     problem: str | None = None
 
     @property
     def as_planned(self) -> bool:
-        return self.phase == self.expected_phase
+        return self.phase == self.expected_phase and self.safety_as_planned
 
 
 class CohortFigures(BaseModel):
@@ -47,6 +50,7 @@ class CohortFigures(BaseModel):
     visits_missed: int
     missed_visit_deviations: int
     manufacturing_failures: int
+    safety: SafetyFigures
 
 
 class SimulationReport(BaseModel):
@@ -96,7 +100,9 @@ def _counts(values: Sequence[str | None]) -> dict[str, int]:
     return dict(sorted(Counter(v for v in values if v is not None).items()))
 
 
-def cohort_figures(plans: Sequence[SubjectPlan], states: Sequence[SubjectState]) -> CohortFigures:
+def cohort_figures(
+    plans: Sequence[SubjectPlan], states: Sequence[SubjectState], *, sae_report_hours: int
+) -> CohortFigures:
     """Tallies from the replayed states (what happened), plus the plans' withdrawal phases."""
     responses: dict[str, Counter[str]] = {}
     completed = missed = 0
@@ -126,4 +132,5 @@ def cohort_figures(plans: Sequence[SubjectPlan], states: Sequence[SubjectState])
             1 for s in states for d in s.deviations if d.kind == "missed_visit"
         ),
         manufacturing_failures=sum(s.manufacturing_failures for s in states),
+        safety=safety_figures(states, sae_report_hours),
     )

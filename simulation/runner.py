@@ -133,6 +133,18 @@ def _check(store: EventStore, plan: SubjectPlan, final: SubjectState | None) -> 
         problem = f"chain break at #{chain_break.seq}: {chain_break.problem}"
     elif final is None:
         problem = "workflow did not finish"
+    missed = tuple(sorted(replayed.monitoring_missed))
+    overdue = tuple(sorted(a.ae_id for a in replayed.adverse_events if a.sae_overdue))
+    safety_problems = [
+        f"{what}: planned {list(planned)}, recorded {list(got)}"
+        for what, planned, got in (
+            ("monitoring days missed", plan.missed_monitoring_days, missed),
+            ("SAE reports overdue", tuple(sorted(plan.overdue_saes)), overdue),
+        )
+        if planned != got
+    ]
+    if safety_problems and problem is None:
+        problem = "; ".join(safety_problems)
     return SubjectOutcome(
         subject_id=plan.subject_id,
         expected_phase=plan.expected_phase.value,
@@ -140,6 +152,7 @@ def _check(store: EventStore, plan: SubjectPlan, final: SubjectState | None) -> 
         events=len(raw),
         chain_verified=chain_break is None,
         replay_matches=final is not None and final == replayed,
+        safety_as_planned=not safety_problems,
         problem=problem,
     )
 
@@ -201,7 +214,7 @@ async def run_simulation(
         last_day=settled.date().isoformat(),
         commands_sent=driver.sent,
         rejections=tuple(driver.rejections),
-        figures=cohort_figures(plans, states),
+        figures=cohort_figures(plans, states, sae_report_hours=protocol.safety.sae_report_hours),
         events_written=sum(o.events for o in outcomes),
         store_events=store_events,
         streams_verified=sum(o.chain_verified for o in outcomes),

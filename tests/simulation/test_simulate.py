@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from domain import commands as c
+from domain import events as ev
 from domain.eligibility import evaluate
+from domain.grading import crs_grade
 from domain.protocol import Protocol
 from domain.values import Phase
 from simulation.cohort import plan_cohort
@@ -69,6 +71,66 @@ def test_an_unsent_visit_is_recorded_missed_with_a_deviation_by_the_workflow(
 
 
 @pytest.mark.slow
+def test_crs_is_recorded_as_components_and_graded_by_the_domain(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, report, url = small_run
+    assert report["figures"]["safety"]["subjects_with_crs"] >= 1
+    store = SqlEventStore(url)
+    try:
+        crs = [
+            e.payload
+            for stream in store.streams()
+            for e in store.read_stream(stream)
+            if isinstance(e.payload, ev.AdverseEventRecorded) and e.payload.kind == "CRS"
+        ]
+    finally:
+        store.close()
+    assert crs
+    for recorded in crs:
+        assert recorded.crs is not None
+        assert recorded.grade == crs_grade(recorded.crs) >= 1
+    graded = report["figures"]["safety"]["adverse_events"]["CRS"]
+    assert sum(graded.values()) == len(crs)
+
+
+@pytest.mark.slow
+def test_a_late_sae_report_is_marked_overdue_by_the_workflow_then_recorded_late(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, report, url = small_run
+    safety = report["figures"]["safety"]
+    assert safety["sae_marked_overdue"] >= 1
+    assert safety["sae_reported_late"] >= safety["sae_marked_overdue"]
+    assert safety["sae_unreported"] == 0
+    store = SqlEventStore(url)
+    try:
+        kinds = [
+            e.payload
+            for stream in store.streams()
+            for e in store.read_stream(stream)
+            if isinstance(e.payload, ev.SaeOverdue | ev.SaeReported)
+        ]
+    finally:
+        store.close()
+    overdue = {p.ae_id for p in kinds if isinstance(p, ev.SaeOverdue)}
+    late = {p.ae_id for p in kinds if isinstance(p, ev.SaeReported) and p.late}
+    assert overdue and overdue <= late
+
+
+@pytest.mark.slow
+def test_an_unrecorded_monitoring_day_is_marked_missed_and_the_rest_are_recorded(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, report, _ = small_run
+    safety = report["figures"]["safety"]
+    assert safety["monitoring_missed"] >= 1
+    # About 97 % of the 14 days of every infused subject are recorded.
+    assert safety["monitoring_recorded"] > 10 * safety["monitoring_missed"]
+    assert sum(safety["dlt_outcomes"].values()) == safety["subjects_infused"]
+
+
+@pytest.mark.slow
 def test_reported_event_count_equals_what_the_store_holds(
     small_run: tuple[int, dict[str, Any], str],
 ) -> None:
@@ -120,3 +182,68 @@ def test_a_two_hundred_subject_cohort_has_a_realistic_mix(protocol: Protocol) ->
     assert 0.05 <= skipped / planned_visits <= 0.15
     assert {p.dose_level for p in plans if p.dose_level} == {"DL1", "DL2", "DL3"}
     assert {p.route for p in plans if p.route} == {"intravenous", "splenic_artery", "lymph_node"}
+
+
+def test_two_hundred_infused_subjects_have_a_realistic_safety_profile(protocol: Protocol) -> None:
+    plans = plan_cohort(200, seed=1, first_day=FIRST_DAY, protocol=protocol)
+    completers = [p for p in plans if p.expected_phase is Phase.COMPLETED]
+    records = [
+        a.command
+        for p in completers
+        for a in p.actions
+        if isinstance(a.command, c.RecordAdverseEvent)
+    ]
+    with_crs = {
+        p.subject_id
+        for p in completers
+        for a in p.actions
+        if isinstance(a.command, c.RecordAdverseEvent) and a.command.kind == "CRS"
+    }
+    with_icans = {
+        p.subject_id
+        for p in completers
+        for a in p.actions
+        if isinstance(a.command, c.RecordAdverseEvent) and a.command.kind == "ICANS"
+    }
+    assert 0.5 <= len(with_crs) / len(completers) <= 0.7
+    assert 0.04 <= len(with_icans) / len(completers) <= 0.16
+    # Grades of CRS and ICANS are never typed in; the domain computes them from components.
+    assert all(r.grade is None for r in records if r.kind != "general")
+    assert all(r.grade is not None and r.crs is None for r in records if r.kind == "general")
+    monitored = sum(
+        isinstance(a.command, c.RecordDailyMonitoring) for p in completers for a in p.actions
+    )
+    missed = sum(len(p.missed_monitoring_days) for p in completers)
+    assert monitored + missed == 14 * len(completers)
+    assert 0.01 <= missed / (14 * len(completers)) <= 0.06
+    reports = [a.command for p in plans for a in p.actions if isinstance(a.command, c.ReportSae)]
+    overdue = sum(len(p.overdue_saes) for p in plans)
+    assert 1 <= overdue <= 0.25 * len(reports)
+
+
+def test_every_sae_of_a_withdrawn_subject_is_reported_and_nothing_else_follows_withdrawal(
+    protocol: Protocol,
+) -> None:
+    reported = 0
+    for seed in (2, 3):
+        for plan in plan_cohort(200, seed=seed, first_day=FIRST_DAY, protocol=protocol):
+            if plan.scenario != "withdraws":
+                continue
+            withdrawal = next(a for a in plan.actions if isinstance(a.command, c.WithdrawConsent))
+            after = [a for a in plan.actions if a.at > withdrawal.at]
+            # AEs are frozen once participation ends; only the expedited report still goes out.
+            assert all(isinstance(a.command, c.ReportSae) for a in after), plan.subject_id
+            records = [
+                a.command for a in plan.actions if isinstance(a.command, c.RecordAdverseEvent)
+            ]
+            serious = {
+                f"{plan.subject_id}-AE-{n}" for n, r in enumerate(records, start=1) if r.seriousness
+            } | {
+                a.command.ae_id
+                for a in plan.actions
+                if isinstance(a.command, c.UpdateAdverseEvent) and a.command.seriousness
+            }
+            reports = {a.command.ae_id for a in plan.actions if isinstance(a.command, c.ReportSae)}
+            assert reports == serious, plan.subject_id
+            reported += len(reports)
+    assert reported >= 1
