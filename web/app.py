@@ -14,11 +14,12 @@ from fastapi.templating import Jinja2Templates
 
 from store.base import EventStore
 from system.gateway import SubjectGateway
-from web import api, pages
+from web import api, pages, safety_api, safety_pages
 from web.auth import UserDirectory
 from web.context import AppContext
 from web.errors import install_error_handlers
 from web.session import SessionSigner
+from worker import default_outbox
 
 __all__ = ["create_app"]
 
@@ -33,7 +34,10 @@ def create_app(
     session_secret: str | None = None,
     today: Callable[[], date] = date.today,
     lifespan: Any = None,
+    outbox: Path | None = None,
 ) -> FastAPI:
+    """``outbox``: the workers' safety-notification file; by default where the worker puts it
+    for this store."""
     app = FastAPI(
         title="JY231 trial orchestrator",
         summary="NCT06243159 · JY231 CAR-T for refractory autoimmune diseases",
@@ -50,9 +54,12 @@ def create_app(
         signer=SessionSigner(session_secret or secrets.token_urlsafe(32)),
         templates=Jinja2Templates(directory=_HERE / "templates"),
         today=today,
+        outbox=outbox or default_outbox(store),
     )
     install_error_handlers(app)
     app.include_router(api.router)
+    app.include_router(safety_api.router)
     app.include_router(pages.router)
+    app.include_router(safety_pages.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

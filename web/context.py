@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -26,6 +27,8 @@ class AppContext:
     templates: Jinja2Templates
     # The date the board measures "overdue" and "days since infusion" against.
     today: Callable[[], date]
+    # The JSONL file the workers' notify activity writes safety alerts to.
+    outbox: Path
 
 
 def context(request: Request) -> AppContext:

@@ -3,46 +3,30 @@
 from __future__ import annotations
 
 import json
-import types
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Literal, Union, get_args, get_origin
+from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from domain import commands as c
 from domain.actors import Role
+from domain.protocol import Protocol
 from domain.state import SubjectState
 from domain.subject import ALLOWED_PHASES, ALLOWED_ROLES
 from web.errors import validation_detail
+from web.form_fields import FormField, FormSpec, fields_of
+from web.safety_forms import SAFETY_FORMS
 
 __all__ = [
     "FORM_COMMANDS",
     "FormField",
+    "FormInputError",
     "FormSpec",
     "available_forms",
     "form_errors",
     "form_for",
     "parse_form",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class FormField:
-    name: str
-    label: str
-    kind: Literal["text", "number", "date", "select", "checkbox", "textarea", "json"]
-    options: tuple[str, ...] = ()
-    required: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class FormSpec:
-    command: str
-    title: str
-    model: type[BaseModel]
-    fields: tuple[FormField, ...]
-
 
 # The commands staff record by hand through the dashboard, in protocol order.
 FORM_COMMANDS: dict[str, tuple[type[BaseModel], str]] = {
@@ -66,104 +50,118 @@ FORM_COMMANDS: dict[str, tuple[type[BaseModel], str]] = {
 }
 
 # Filled in by the server (clinical time = now) or fixed by the command model itself.
-_IMPLICIT = {"type", "occurred_at"}
-
-
-def _field(name: str, annotation: Any, required: bool) -> FormField:
-    label = name.replace("_", " ").capitalize()
-    args = get_args(annotation)
-    if get_origin(annotation) in (Union, types.UnionType) and type(None) in args:
-        inner = [a for a in args if a is not type(None)]
-        return _field(name, inner[0], required=False)
-    if get_origin(annotation) is Literal:
-        return FormField(name, label, "select", tuple(str(a) for a in args), required)
-    if name == "reason" or name == "detail":
-        return FormField(name, label, "textarea", required=required)
-    if annotation is date:
-        return FormField(name, label, "date", required=required)
-    if annotation in (int, float):
-        return FormField(name, label, "number", required=required)
-    if annotation is bool:
-        return FormField(name, label, "checkbox", required=False)
-    if (isinstance(annotation, type) and issubclass(annotation, BaseModel)) or annotation is Any:
-        return FormField(name, label, "json", required=required)
-    return FormField(name, label, "text", required=required)
+_IMPLICIT = frozenset({"type", "occurred_at"})
 
 
 def form_for(command_type: str) -> FormSpec | None:
+    if command_type in SAFETY_FORMS:
+        return SAFETY_FORMS[command_type]
     entry = FORM_COMMANDS.get(command_type)
     if entry is None:
         return None
     model, title = entry
-    fields = tuple(
-        _field(name, info.rebuild_annotation(), info.is_required())
-        for name, info in model.model_fields.items()
-        if name not in _IMPLICIT
-    )
+    fields = fields_of(model, exclude=_IMPLICIT)
     # The reason reads best last, after the facts it explains.
     fields = tuple(sorted(fields, key=lambda f: f.name == "reason"))
     return FormSpec(command_type, title, model, fields)
 
 
-def available_forms(state: SubjectState, role: Role) -> list[FormSpec]:
+def available_forms(state: SubjectState, role: Role, protocol: Protocol) -> list[FormSpec]:
     """The forms this user may use for this subject right now."""
     specs = []
-    for command_type in FORM_COMMANDS:
-        if command_type == "register":
+    for key in (*FORM_COMMANDS, *SAFETY_FORMS):
+        spec = form_for(key)
+        if spec is None or key == "register":
             continue
-        if role in ALLOWED_ROLES[command_type] and state.phase in ALLOWED_PHASES[command_type]:
-            spec = form_for(command_type)
-            if spec is not None:
-                specs.append(spec)
+        allowed = role in ALLOWED_ROLES[spec.type] and state.phase in ALLOWED_PHASES[spec.type]
+        if allowed and (spec.applies is None or spec.applies(state, protocol)):
+            specs.append(spec)
     return specs
 
 
 class FormInputError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    """Inputs refused before the command model sees them; ``errors`` maps field to message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _put(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        raw = raw.setdefault(part, {})
+    raw[leaf] = value
+
+
+def _aware(text: str) -> str | datetime:
+    # A datetime-local input has no zone; the form labels such times UTC.
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # the model names the problem
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_form(
     spec: FormSpec, values: dict[str, str], uploads: dict[str, bytes], now: datetime
 ) -> Any:
-    """Turn submitted form values into a command; raises ValidationError or FormInputError."""
-    raw: dict[str, Any] = {"type": spec.command, "occurred_at": now}
+    """Turn submitted form values into a command; raises ValidationError or FormInputError.
+
+    A multiselect arrives comma-joined; dotted field names fill nested models.
+    """
+    raw: dict[str, Any] = {"type": spec.type, "occurred_at": now, **spec.fixed}
+    missing: dict[str, str] = {}
     for field in spec.fields:
-        value = values.get(field.name, "")
+        value = values.get(field.name, "").strip()
         if field.kind == "checkbox":
-            raw[field.name] = value in {"on", "true", "1", "yes"}
-            continue
-        if field.kind == "json":
-            text = uploads.get(field.name, b"").decode("utf-8", "replace").strip() or value.strip()
+            _put(raw, field.name, value in {"on", "true", "1", "yes"})
+        elif field.kind == "multiselect":
+            _put(raw, field.name, [v for v in value.split(",") if v])
+        elif field.kind == "json":
+            text = uploads.get(field.name, b"").decode("utf-8", "replace").strip() or value
             if not text:
                 if field.required:
-                    raise FormInputError(field.name, "paste JSON or choose a file")
+                    missing[field.name] = "paste JSON or choose a file"
                 continue
             try:
-                raw[field.name] = json.loads(text)
+                _put(raw, field.name, json.loads(text))
             except json.JSONDecodeError as exc:
-                raise FormInputError(field.name, f"not valid JSON: {exc.msg}") from exc
-            continue
-        if value.strip() == "":
-            # Left out, so the model's own default or "field required" applies.
-            continue
-        raw[field.name] = value.strip()
+                missing[field.name] = f"not valid JSON: {exc.msg}"
+        elif value == "":
+            # Left out, so the model's default or "field required" applies -- unless this form
+            # needs what the model leaves optional (a general AE's term and grade).
+            info = spec.model.model_fields.get(field.name)
+            if field.required and info is not None and not info.is_required():
+                missing[field.name] = "Field required"
+        elif field.kind == "datetime":
+            _put(raw, field.name, _aware(value))
+        else:
+            _put(raw, field.name, value)
+    if missing:
+        raise FormInputError(missing)
     return c.parse_command(raw)
 
 
-def form_errors(exc: ValidationError | FormInputError) -> dict[str, str]:
-    """Field name -> message for the template; nested record fields keep their dotted path."""
+def form_errors(exc: ValidationError | FormInputError, spec: FormSpec) -> dict[str, str]:
+    """Field name -> message for the template; nested fields keep their dotted path.
+
+    An error no field of the form can show (a rule across fields) goes to the form's top.
+    """
     if isinstance(exc, FormInputError):
-        return {exc.field: exc.message}
+        return dict(exc.errors)
+    names = [f.name for f in spec.fields]
     errors: dict[str, str] = {}
     for item in validation_detail(list(exc.errors())):
         field = str(item["field"] or "")
         # parse_command reports locations under the discriminator tag, e.g. "enroll.route".
         parts = field.split(".")
-        if parts and parts[0] in FORM_COMMANDS:
+        if parts and parts[0] in ALLOWED_ROLES:
             parts = parts[1:]
-        key = ".".join(parts) or "__all__"
-        errors.setdefault(key, str(item["msg"]))
+        key = ".".join(parts)
+        message = str(item["msg"]).removeprefix("Value error, ")
+        shown = any(key == n or key.startswith(n + ".") for n in names)
+        if not shown:
+            key, message = "__all__", f"{key}: {message}" if key else message
+        errors.setdefault(key, message)
     return errors

@@ -17,6 +17,7 @@ from system.logging import configure_logging
 from system.temporal import connect
 from web.app import create_app
 from web.auth import UserDirectory
+from worker import OUTBOX_NAME
 
 __all__ = ["DEFAULT_TEMPORAL_ADDRESS", "app"]
 
@@ -37,7 +38,14 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
     # The real app needs the connected client, so it is built here and mounted at the root.
     outer.mount(
         "/",
-        create_app(gateway, store, users, session_secret=os.environ.get("JY231_SESSION_SECRET")),
+        create_app(
+            gateway,
+            store,
+            users,
+            session_secret=os.environ.get("JY231_SESSION_SECRET"),
+            # Where worker.main writes alerts, so the alerts page reads what the worker wrote.
+            outbox=settings.data_dir / OUTBOX_NAME,
+        ),
     )
     log.info("web app ready", temporal=address, users=len(users))
     try:

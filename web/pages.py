@@ -17,6 +17,7 @@ from domain.actors import Actor
 from domain.errors import DomainError, NotFound
 from domain.events import Event
 from domain.state import SubjectState
+from domain.subject import fold
 from domain.values import Phase
 from web.api import check_role
 from web.context import AppContext, context
@@ -24,6 +25,8 @@ from web.errors import status_for
 from web.forms import FormInputError, FormSpec, available_forms, form_errors, form_for, parse_form
 from web.ics import calendar
 from web.readside import board_item, due_visits, visit_status
+from web.rendering import render
+from web.safety_view import ae_rows, monitoring_days
 from web.security import page_actor, page_writer
 from web.session import COOKIE_NAME
 
@@ -41,15 +44,6 @@ _DISEASES = ("SLE", "SS", "SSc", "DM", "ANCA-AAV")
 _HIDDEN_PAYLOAD = {"type", "schema_version"}
 
 
-def _render(
-    ctx: AppContext, request: Request, name: str, status_code: int = 200, **values: Any
-) -> HTMLResponse:
-    response: HTMLResponse = ctx.templates.TemplateResponse(
-        request, name, values, status_code=status_code
-    )
-    return response
-
-
 def _safe_next(target: str) -> str:
     # Only local paths, so the login form cannot be used to redirect users off-site.
     return target if target.startswith("/") and not target.startswith("//") else "/board"
@@ -62,7 +56,7 @@ async def home() -> RedirectResponse:
 
 @router.get("/login")
 async def login_form(request: Request, ctx: Ctx, next: str = "/board") -> HTMLResponse:
-    return _render(ctx, request, "login.html", next=_safe_next(next), error=None, actor=None)
+    return render(ctx, request, "login.html", next=_safe_next(next), error=None, actor=None)
 
 
 @router.post("/login")
@@ -76,7 +70,7 @@ async def login(
     actor = ctx.users.verify(username, password)
     if actor is None:
         log.info("login refused", username=username)
-        return _render(
+        return render(
             ctx,
             request,
             "login.html",
@@ -117,7 +111,7 @@ async def board_page(
         ctx.store.board, phase_filter, disease or None, dose_level or None
     )
     today = ctx.today()
-    return _render(
+    return render(
         ctx,
         request,
         "board.html",
@@ -134,7 +128,7 @@ async def board_page(
 async def visits_page(request: Request, actor: Reader, ctx: Ctx, days: int = 14) -> HTMLResponse:
     days = max(0, min(days, 366))
     rows = await asyncio.to_thread(ctx.store.board)
-    return _render(
+    return render(
         ctx,
         request,
         "visits.html",
@@ -208,9 +202,13 @@ async def subject_page(
         raise NotFound(f"no subject {subject_id!r}")
     row = await asyncio.to_thread(ctx.store.board_row, subject_id)
     state = await _state_or_none(ctx, subject_id)
+    # Safety is read from the stored stream, so it shows even while Temporal is down.
+    stored = fold(events)
     today = ctx.today()
+    protocol = ctx.gateway.protocol
     visits = [(v, visit_status(v, today)) for v in (row.visits if row else ())]
-    return _render(
+    forms = available_forms(state, actor.role, protocol) if state else []
+    return render(
         ctx,
         request,
         "subject.html",
@@ -220,7 +218,11 @@ async def subject_page(
         state=state,
         timeline=_timeline(events),
         visits=visits,
-        forms=available_forms(state, actor.role) if state else [],
+        forms=[f for f in forms if f.group == "course"],
+        safety_forms=[f for f in forms if f.group == "safety"],
+        adverse_events=ae_rows(stored, protocol, today),
+        dlt_outcome=stored.dlt_outcome,
+        monitoring=monitoring_days(events, stored, protocol, today),
         notice=notice,
     )
 
@@ -236,7 +238,7 @@ def _form_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     action = f"/subjects/{subject_id}/commands/{spec.command}" if subject_id else "/subjects/new"
-    return _render(
+    return render(
         ctx,
         request,
         "form.html",
@@ -257,7 +259,14 @@ async def command_form(
     spec = form_for(command_type)
     if spec is None or command_type == "register":
         raise NotFound(f"no form for {command_type!r}")
-    return _form_page(ctx, request, actor, spec, subject_id, {}, {})
+    # Links from the subject page name the AE or day they are about, e.g. ?ae_id=...
+    values = {
+        f.name: request.query_params[f.name] for f in spec.fields if f.name in request.query_params
+    }
+    for f in spec.fields:
+        if f.kind == "datetime":
+            values.setdefault(f.name, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"))
+    return _form_page(ctx, request, actor, spec, subject_id, values, {})
 
 
 async def _submit_form(
@@ -269,6 +278,9 @@ async def _submit_form(
     for key, value in form.multi_items():
         if isinstance(value, UploadFile):
             uploads[key.removesuffix("_file_")] = await value.read()
+        elif key in values:
+            # A multiselect sends one value per chosen option.
+            values[key] = f"{values[key]},{value}"
         else:
             values[key] = value
     try:
@@ -281,7 +293,9 @@ async def _submit_form(
             result = await ctx.gateway.submit(subject_id, command, actor)
             target = subject_id
     except (ValidationError, FormInputError) as exc:
-        return _form_page(ctx, request, actor, spec, subject_id, values, form_errors(exc), 422)
+        return _form_page(
+            ctx, request, actor, spec, subject_id, values, form_errors(exc, spec), 422
+        )
     except DomainError as exc:
         errors = {exc.field or "__all__": exc.message}
         if exc.field and exc.field not in {f.name for f in spec.fields}:

@@ -45,9 +45,7 @@ async def consent_body(env: WorkflowEnvironment, gateway: SubjectGateway) -> dic
     }
 
 
-async def registered(
-    client_for: ClientFor, env: WorkflowEnvironment, subject_id: str
-) -> None:
+async def registered(client_for: ClientFor, env: WorkflowEnvironment, subject_id: str) -> None:
     response = await client_for("cora").post(
         "/api/subjects", json=await register_body(env, subject_id)
     )
@@ -235,8 +233,11 @@ async def test_a_role_the_command_does_not_allow_gets_403(
     await registered(client_for, time_env, subject_id)
     response = await client_for("cora").post(
         f"/api/subjects/{subject_id}/commands",
-        json={"type": "sign_eligibility", "occurred_at": await now_iso(time_env),
-              "decision": "eligible"},
+        json={
+            "type": "sign_eligibility",
+            "occurred_at": await now_iso(time_env),
+            "decision": "eligible",
+        },
     )
     assert response.status_code == 403
     assert "allowed: pi" in response.json()["detail"]
@@ -254,8 +255,13 @@ async def test_a_system_only_command_from_staff_gets_403(
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/subjects/S-NOBODY", "/api/subjects/S-NOBODY/events",
-             "/api/subjects/S-NOBODY/visits", "/api/subjects/S-NOBODY/visits.ics"]
+    "path",
+    [
+        "/api/subjects/S-NOBODY",
+        "/api/subjects/S-NOBODY/events",
+        "/api/subjects/S-NOBODY/visits",
+        "/api/subjects/S-NOBODY/visits.ics",
+    ],
 )
 async def test_an_unknown_subject_gets_404(client_for: ClientFor, path: str) -> None:
     response = await client_for("mona").get(path)
@@ -282,18 +288,39 @@ async def test_a_command_for_an_unknown_subject_gets_404(
 # --- monitors are read-only -----------------------------------------------------------------
 
 WRITE_BODIES: dict[str, dict[str, Any]] = {
-    "register": {"type": "register", "subject_id": "S-MONITOR", "disease": "SLE",
-                 "sex": "male", "birth_date": "1970-01-01"},
-    "sign_consent": {"type": "sign_consent", "consent_version": "1.0",
-                     "signed_on": "2024-01-01", "childbearing_potential": False},
+    "register": {
+        "type": "register",
+        "subject_id": "S-MONITOR",
+        "disease": "SLE",
+        "sex": "male",
+        "birth_date": "1970-01-01",
+    },
+    "sign_consent": {
+        "type": "sign_consent",
+        "consent_version": "1.0",
+        "signed_on": "2024-01-01",
+        "childbearing_potential": False,
+    },
     "enroll": {"type": "enroll", "dose_level": "DL1", "route": "intravenous"},
-    "record_apheresis": {"type": "record_apheresis", "collected_on": "2024-01-01",
-                         "volume_ml": 100},
+    "record_apheresis": {
+        "type": "record_apheresis",
+        "collected_on": "2024-01-01",
+        "volume_ml": 100,
+    },
     "approve_lymphodepletion": {"type": "approve_lymphodepletion"},
-    "complete_visit": {"type": "complete_visit", "code": "M1", "completed_on": "2024-01-01",
-                       "response": "PR"},
-    "record_correction": {"type": "record_correction", "target_seq": 1, "field": "sex",
-                          "new_value": "male", "reason": "typo"},
+    "complete_visit": {
+        "type": "complete_visit",
+        "code": "M1",
+        "completed_on": "2024-01-01",
+        "response": "PR",
+    },
+    "record_correction": {
+        "type": "record_correction",
+        "target_seq": 1,
+        "field": "sex",
+        "new_value": "male",
+        "reason": "typo",
+    },
     # Even an invalid body is refused for the role first: nothing of a monitor's is parsed.
     "garbage": {"type": "no-such-command"},
 }
@@ -301,7 +328,10 @@ WRITE_BODIES: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("command", sorted(WRITE_BODIES))
 async def test_a_monitor_is_refused_403_on_the_command_endpoint(
-    client_for: ClientFor, time_env: WorkflowEnvironment, subject_id: str, command: str,
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    subject_id: str,
+    command: str,
     sqlite_store: SqlEventStore,
 ) -> None:
     await registered(client_for, time_env, subject_id)
@@ -314,7 +344,10 @@ async def test_a_monitor_is_refused_403_on_the_command_endpoint(
 
 @pytest.mark.parametrize("valid", [True, False])
 async def test_a_monitor_is_refused_403_on_registration(
-    client_for: ClientFor, time_env: WorkflowEnvironment, subject_id: str, valid: bool,
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    subject_id: str,
+    valid: bool,
     sqlite_store: SqlEventStore,
 ) -> None:
     body = await register_body(time_env, subject_id) if valid else {"subject_id": 7}
@@ -352,8 +385,11 @@ async def infused_subject(
 
 
 async def test_the_board_shows_phase_days_since_infusion_next_visit_and_overdue_visits(
-    client_for: ClientFor, time_env: WorkflowEnvironment, gateway: SubjectGateway,
-    subject_id: str, clock: Clock,
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    subject_id: str,
+    clock: Clock,
 ) -> None:
     infusion = await infused_subject(time_env, gateway, subject_id)
     client = client_for("cora")
@@ -375,8 +411,11 @@ async def test_the_board_shows_phase_days_since_infusion_next_visit_and_overdue_
 
 
 async def test_upcoming_visits_list_overdue_first_then_by_date(
-    client_for: ClientFor, time_env: WorkflowEnvironment, gateway: SubjectGateway,
-    subject_id: str, clock: Clock,
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    subject_id: str,
+    clock: Clock,
 ) -> None:
     await infused_subject(time_env, gateway, subject_id)
     client = client_for("cora")
@@ -388,12 +427,14 @@ async def test_upcoming_visits_list_overdue_first_then_by_date(
     mine = [(d["code"], d["overdue"]) for d in due if d["subject_id"] == subject_id]
     assert mine[0] == ("D0", True)
     assert ("M1", False) in mine
-    assert all(not d["overdue"] for d in due[len([x for x in due if x["overdue"]]):])
+    assert all(not d["overdue"] for d in due[len([x for x in due if x["overdue"]]) :])
     assert "M12" not in [c for c, _ in mine]
 
 
 async def test_the_calendar_files_are_rfc5545_with_crlf_all_day_events_uid_and_dtstamp(
-    client_for: ClientFor, time_env: WorkflowEnvironment, gateway: SubjectGateway,
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
     subject_id: str,
 ) -> None:
     await infused_subject(time_env, gateway, subject_id)

@@ -67,9 +67,7 @@ async def test_a_coordinator_registers_and_consents_a_subject_and_sees_it_on_the
 
     await page.fill("#f-subject_id", subject_id)
     await page.click("button:has-text('Record')")
-    await expect(page).to_have_url(
-        re.compile(rf"/subjects/{subject_id}\?notice="), timeout=15000
-    )
+    await expect(page).to_have_url(re.compile(rf"/subjects/{subject_id}\?notice="), timeout=15000)
     await expect(page.locator(".notice")).to_contain_text("subject.registered")
 
     await page.click("text=Sign consent")

@@ -1,0 +1,51 @@
+"""Dashboard pages for safety and outcomes: the ORR report, alerts and the study's cohorts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from domain.actors import Actor
+from web.alerts import newest_first
+from web.context import AppContext, context
+from web.orr_view import ci_text, load_orr, orr_tables
+from web.rendering import render
+from web.security import page_actor
+from web.study_view import load_study
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+Ctx = Annotated[AppContext, Depends(context)]
+Reader = Annotated[Actor, Depends(page_actor)]
+
+
+@router.get("/report/orr")
+async def orr_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
+    report = await asyncio.to_thread(load_orr, ctx.store)
+    return render(
+        ctx,
+        request,
+        "orr.html",
+        actor=actor,
+        tables=orr_tables(report),
+        confidence=report.confidence,
+        ci_text=ci_text,
+        today=ctx.today(),
+    )
+
+
+@router.get("/alerts")
+async def alerts_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
+    alerts = await asyncio.to_thread(newest_first, ctx.outbox)
+    return render(ctx, request, "alerts.html", actor=actor, alerts=alerts)
+
+
+@router.get("/study")
+async def study_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
+    study = await asyncio.to_thread(load_study, ctx.store, ctx.gateway.protocol)
+    return render(ctx, request, "study.html", actor=actor, study=study)
