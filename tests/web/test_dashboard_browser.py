@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from temporalio.testing import WorkflowEnvironment
 
 from domain.protocol import Protocol
+from system.gateway import SubjectGateway
 from tests.web.live import PASSWORDS, ROOT, LiveServer
+from tests.workflows.harness import SubjectDriver, new_subject
 
 pytestmark = pytest.mark.browser
 
@@ -107,3 +110,34 @@ async def test_a_monitor_sees_the_board_but_no_forms_and_is_refused_on_a_form_po
     response = await page.goto(f"{live_server.url}/subjects/new")
     assert response is not None and response.status == 403
     await expect(page.locator(".error")).to_contain_text("read-only")
+
+
+async def test_a_monitor_opens_the_orr_report_from_the_nav_and_sees_exact_intervals(
+    browser: Browser,
+    live_server: LiveServer,
+    live_env: WorkflowEnvironment,
+    task_queue: str,
+    protocol: Protocol,
+) -> None:
+    # Two SLE subjects assessed at D0 (PR and SD) on the live server's own worker.
+    gateway = SubjectGateway(live_env.client, task_queue, protocol)
+    for response in ("PR", "SD"):
+        driver = SubjectDriver(live_env, gateway, new_subject())
+        await driver.to_infusion("SLE")
+        await driver.complete_visit("D0", response)
+
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await log_in(page, live_server, "mona")
+    await page.get_by_role("link", name="ORR report").click()
+    await expect(page).to_have_url(f"{live_server.url}/report/orr")
+    await expect(page.get_by_role("heading", name="Objective response rate")).to_be_visible()
+    overall = page.locator("#orr-D0 tr[data-group='overall:all']")
+    # 1 responder of 2 evaluable: 50 %, exact 95 % CI 1.3–98.7 %.
+    await expect(overall.locator("td.ci")).to_have_text("50 % (1–99 %)")
+    await expect(page.locator("#orr-D0 tr[data-group='disease:SLE'] td.ci")).to_have_text(
+        "50 % (1–99 %)"
+    )
+    await expect(page.locator("#orr-M1 tr[data-group='overall:all'] td.ci")).to_have_text("—")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "orr.png"), full_page=True)
+    assert (ARTIFACTS / "orr.png").stat().st_size > 0
