@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint typecheck unit bench clean
+.PHONY: setup run test lint typecheck bench clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,7 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .data build *.egg-info
+
+# Refresh docs/dashboard.png from the browser test's board screenshot.
+screenshots: setup
+	JY231_UPDATE_DOCS=1 $(BIN)/pytest -q -p no:cacheprovider tests/web/test_dashboard_browser.py

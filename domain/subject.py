@@ -28,7 +28,7 @@ from domain.schedule import visit_schedule
 from domain.state import AdverseEvent, Correction, Deviation, SubjectState
 from domain.values import Phase, Response, ScheduledVisit, Sex, VisitStatus
 
-__all__ = ["ALLOWED_PHASES", "ALLOWED_ROLES", "ChainMismatch", "apply", "decide", "fold"]
+__all__ = ["ALLOWED_PHASES", "ALLOWED_ROLES", "ChainMismatch", "apply", "decide", "fold", "sae_due"]
 
 _STAFF = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PI})
 _CLINICIANS = frozenset({Role.INVESTIGATOR, Role.PI})
@@ -569,6 +569,10 @@ _DEFAULT_TERMS = {"CRS": "Cytokine release syndrome", "ICANS": "ICANS"}
 
 
 def _computed_grade(kind: str, grade: int | None, cmd: Any) -> int | None:
+    if kind == "CRS" and cmd.icans is not None:
+        raise ValueOutOfRange("icans components do not belong to a CRS event", field="icans")
+    if kind == "ICANS" and cmd.crs is not None:
+        raise ValueOutOfRange("crs components do not belong to an ICANS event", field="crs")
     if kind == "CRS" and cmd.crs is not None:
         value = crs_grade(cmd.crs)
         if value == 0:
@@ -707,7 +711,8 @@ def _resolve_ae(
     ]
 
 
-def _sae_due(ae: AdverseEvent, p: Protocol) -> datetime:
+def sae_due(ae: AdverseEvent, p: Protocol) -> datetime:
+    """When the expedited report of a serious AE falls due."""
     assert ae.serious_since is not None
     return ae.serious_since + timedelta(hours=p.safety.sae_report_hours)
 
@@ -729,13 +734,19 @@ def _report_sae(
     ae = _awaiting_report(s, cmd.ae_id)
     if cmd.reported_at > now + _CLOCK_SKEW:
         raise ValueOutOfRange("reported_at is in the future", field="reported_at")
+    assert ae.serious_since is not None  # _awaiting_report only returns serious events
+    if cmd.reported_at < ae.serious_since:
+        raise ValueOutOfRange(
+            f"reported_at is before the event became serious ({ae.serious_since.isoformat()})",
+            field="reported_at",
+        )
     return [
         e.SaeReported(
             ae_id=ae.ae_id,
             reported_at=cmd.reported_at,
             recipient=cmd.recipient,
             reference=cmd.reference,
-            late=cmd.reported_at > _sae_due(ae, p),
+            late=cmd.reported_at > sae_due(ae, p),
         )
     ]
 
@@ -744,7 +755,7 @@ def _sae_overdue(
     s: SubjectState, cmd: c.MarkSaeOverdue, now: datetime, p: Protocol
 ) -> list[e.EventPayload]:
     ae = _awaiting_report(s, cmd.ae_id)
-    due = _sae_due(ae, p)
+    due = sae_due(ae, p)
     if ae.sae_overdue:
         raise WrongPhase(f"the SAE report of {ae.ae_id} is already marked overdue")
     if now < due:

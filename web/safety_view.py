@@ -13,6 +13,7 @@ from domain.events import Event, MonitoringRecorded
 from domain.protocol import Protocol
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.state import AdverseEvent, SubjectState
+from domain.subject import sae_due
 
 __all__ = ["AeRow", "MonitoringDay", "SaeStatus", "ae_rows", "monitoring_days"]
 
@@ -77,8 +78,7 @@ def _components(ae: AdverseEvent) -> tuple[tuple[str, str], ...]:
 def _sae(ae: AdverseEvent, protocol: Protocol, today: date) -> tuple[SaeStatus, datetime | None]:
     if not ae.serious or ae.serious_since is None:
         return "not_serious", None
-    # The same clock the workflow's SAE timer runs: hours from when the site knew it was serious.
-    due = ae.serious_since + timedelta(hours=protocol.safety.sae_report_hours)
+    due = sae_due(ae, protocol)
     if ae.sae_reported_at is not None:
         return ("reported_late" if ae.sae_reported_at > due else "reported"), due
     if ae.sae_overdue or due.date() < today:

@@ -90,7 +90,7 @@ def attempt(j: Journey, step: str, rng: random.Random) -> None:
         return
     try:
         actor, command = commands[step]()
-    except (AttributeError, AssertionError, TypeError):
+    except (AttributeError, AssertionError, TypeError, StopIteration):
         return  # the step makes no sense in this state (no plan, no visit yet)
     before, count = j.state, len(j.events)
     try:

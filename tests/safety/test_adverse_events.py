@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from domain import commands as c
 from domain.deadlines import Deadline, safety_deadlines
 from domain.errors import RoleNotAllowed, ValueOutOfRange, WrongPhase
-from domain.grading import CrsComponents, Hypotension, Hypoxia
+from domain.grading import CrsComponents, Hypotension, Hypoxia, IcansComponents
 from domain.protocol import load_protocol
 from domain.subject import fold
 from domain.values import Phase
@@ -198,3 +198,34 @@ def test_replaying_the_safety_events_gives_the_live_state() -> None:
         c.ResolveAdverseEvent(occurred_at=j.now, ae_id="S-0001-AE-1", resolved_on=j.today),
     )
     assert fold(j.events) == j.state
+
+
+def test_updating_a_crs_event_with_icans_components_is_refused() -> None:
+    j = infused()
+    crs = CrsComponents(max_temperature_c=38.6)
+    j.send(INVESTIGATOR, ae(j, kind="CRS", term=None, grade=None, crs=crs))
+    ae_id = j.state.adverse_events[0].ae_id
+    update = c.UpdateAdverseEvent(
+        occurred_at=j.now, ae_id=ae_id, icans=IcansComponents(ice_score=2)
+    )
+    with pytest.raises(ValueOutOfRange, match="icans components do not belong") as refused:
+        j.send(INVESTIGATOR, update)
+    assert refused.value.field == "icans"
+    assert j.state.adverse_events[0].icans is None
+
+
+def test_an_sae_report_dated_before_the_event_became_serious_is_refused() -> None:
+    j = infused()
+    j.send(INVESTIGATOR, ae(j, term="Pneumonia", grade=3, seriousness=("hospitalisation",)))
+    serious = j.state.adverse_events[0]
+    assert serious.serious_since is not None
+    report = c.ReportSae(
+        occurred_at=j.now,
+        ae_id=serious.ae_id,
+        reported_at=serious.serious_since - timedelta(days=3),
+        recipient="sponsor safety desk",
+        reference="SAE-0001",
+    )
+    with pytest.raises(ValueOutOfRange, match="before the event became serious") as refused:
+        j.send(INVESTIGATOR, report)
+    assert refused.value.field == "reported_at"
