@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import tempfile
 import time
 from itertools import groupby
@@ -19,6 +20,7 @@ from pathlib import Path
 from domain.events import Event
 from simulation.runner import SimulationConfig, run_simulation
 from store.sql import SqlEventStore
+from system.logging import configure_logging
 
 __all__ = ["main"]
 
@@ -50,6 +52,8 @@ def _plain_append(batches: list[list[Event]], directory: Path) -> float:
 
 
 def main() -> None:
+    # The workflows' safety alerts are logged; keep stdout for the figures.
+    configure_logging("console", level=logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
