@@ -98,6 +98,7 @@ async def test_a_coordinator_registers_and_consents_a_subject_and_sees_it_on_the
     if os.environ.get("JY231_UPDATE_DOCS") == "1":
         # `make screenshots`: the README's picture is refreshed on request, not by every run.
         shutil.copyfile(ARTIFACTS / "board.png", ROOT / "docs" / "dashboard.png")
+        shutil.copyfile(ARTIFACTS / "subject.png", ROOT / "docs" / "subject.png")
 
     await page.goto(f"{live_server.url}/visits")
     await expect(page.get_by_role("link", name="Subscribe / download (.ics)")).to_be_visible()
