@@ -735,7 +735,8 @@ def _report_sae(
     if cmd.reported_at > now + _CLOCK_SKEW:
         raise ValueOutOfRange("reported_at is in the future", field="reported_at")
     assert ae.serious_since is not None  # _awaiting_report only returns serious events
-    if cmd.reported_at < ae.serious_since:
+    # Staff enter report times to the minute; the event became serious at a precise instant.
+    if cmd.reported_at < ae.serious_since.replace(second=0, microsecond=0):
         raise ValueOutOfRange(
             f"reported_at is before the event became serious ({ae.serious_since.isoformat()})",
             field="reported_at",
