@@ -18,12 +18,12 @@ from workflows.subject import SubjectWorkflow, workflow_id_for
 
 
 async def test_unreported_sae_is_marked_overdue_after_24_hours_with_an_urgent_alert(
-    safety_env: WorkflowEnvironment,
+    time_env: WorkflowEnvironment,
     subjects: SubjectGateway,
     sqlite_store: SqlEventStore,
     outbox: Path,
 ) -> None:
-    driver = SubjectDriver(safety_env, subjects, new_subject())
+    driver = SubjectDriver(time_env, subjects, new_subject())
     await driver.register()
     await driver.consent()
     aware = await driver.now()
@@ -41,11 +41,11 @@ async def test_unreported_sae_is_marked_overdue_after_24_hours_with_an_urgent_al
     )
     ae_id = f"{driver.subject_id}-AE-1"
 
-    await safety_env.sleep(timedelta(hours=23))
+    await time_env.sleep(timedelta(hours=23))
     assert not (await driver.state()).adverse_events[0].sae_overdue
     assert read_outbox(outbox) == []
 
-    await safety_env.sleep(timedelta(hours=2))
+    await time_env.sleep(timedelta(hours=2))
     state = await driver.state()
     assert state.adverse_events[0].sae_overdue
     assert [d.kind for d in state.deviations] == ["late_sae_report"]
@@ -74,12 +74,12 @@ async def test_unreported_sae_is_marked_overdue_after_24_hours_with_an_urgent_al
 
 
 async def test_a_monitoring_day_without_a_record_is_flagged_missed(
-    safety_env: WorkflowEnvironment,
+    time_env: WorkflowEnvironment,
     subjects: SubjectGateway,
     sqlite_store: SqlEventStore,
     outbox: Path,
 ) -> None:
-    driver = SubjectDriver(safety_env, subjects, new_subject())
+    driver = SubjectDriver(time_env, subjects, new_subject())
     infusion_date = await driver.to_infusion("SLE")
     await driver.sleep_until(infusion_date + timedelta(days=1))
     await driver.send(
@@ -105,11 +105,11 @@ async def test_a_monitoring_day_without_a_record_is_flagged_missed(
 
 
 async def test_a_fatal_ae_ends_participation_but_the_workflow_waits_for_the_sae_report(
-    safety_env: WorkflowEnvironment,
+    time_env: WorkflowEnvironment,
     subjects: SubjectGateway,
     sqlite_store: SqlEventStore,
 ) -> None:
-    driver = SubjectDriver(safety_env, subjects, new_subject())
+    driver = SubjectDriver(time_env, subjects, new_subject())
     await driver.to_infusion("SLE")
     now = await driver.now()
     result = await driver.send(
@@ -126,11 +126,11 @@ async def test_a_fatal_ae_ends_participation_but_the_workflow_waits_for_the_sae_
         ),
     )
     assert [e.type for e in result.events] == ["ae.recorded", "dlt.flagged", "participation.ended"]
-    await safety_env.sleep(timedelta(hours=1))
+    await time_env.sleep(timedelta(hours=1))
     state = await driver.state()
     assert (state.phase, state.dlt_outcome) == (Phase.DIED, "dlt")
 
-    handle = safety_env.client.get_workflow_handle_for(
+    handle = time_env.client.get_workflow_handle_for(
         SubjectWorkflow.run, workflow_id_for(driver.subject_id)
     )
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING

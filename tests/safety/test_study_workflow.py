@@ -50,18 +50,18 @@ async def infuse(driver: SubjectDriver, study: StudyGateway) -> date:
 
 
 async def test_second_subject_waits_until_the_sentinel_stagger_has_passed(
-    safety_env: WorkflowEnvironment, study: StudyFixture, sqlite_store: SqlEventStore
+    time_env: WorkflowEnvironment, study: StudyFixture, sqlite_store: SqlEventStore
 ) -> None:
     studies, gateway = study
     stagger = gateway.protocol.safety.sentinel_stagger_days
-    sentinel = await ready_for_slot(safety_env, gateway)
+    sentinel = await ready_for_slot(time_env, gateway)
     # Without a slot the subject cannot start lymphodepletion.
     with pytest.raises(MissingPrerequisite, match="slot"):
         await sentinel.lymphodepletion(5)
     assert (await slot(studies, sentinel)).sentinel
     sentinel_infused = await infuse(sentinel, studies)
 
-    second = await ready_for_slot(safety_env, gateway)
+    second = await ready_for_slot(time_env, gateway)
     answer = await slot(studies, second)
     assert answer.decision == "wait"
     assert answer.wait_until == sentinel_infused + timedelta(days=stagger)
@@ -85,13 +85,13 @@ async def test_second_subject_waits_until_the_sentinel_stagger_has_passed(
 
 
 async def test_one_dlt_in_three_expands_to_six_and_escalation_waits_for_the_signed_review(
-    safety_env: WorkflowEnvironment, study: StudyFixture, sqlite_store: SqlEventStore
+    time_env: WorkflowEnvironment, study: StudyFixture, sqlite_store: SqlEventStore
 ) -> None:
     studies, gateway = study
     window = gateway.protocol.safety.dlt_window_days
     stagger = gateway.protocol.safety.sentinel_stagger_days
 
-    first = await ready_for_slot(safety_env, gateway)
+    first = await ready_for_slot(time_env, gateway)
     await slot(studies, first)
     first_infused = await infuse(first, studies)
     # Grade 3 CRS on day 0: a protocol DLT while the window is open.
@@ -111,13 +111,13 @@ async def test_one_dlt_in_three_expands_to_six_and_escalation_waits_for_the_sign
 
     cohort = [first]
     for _ in range(2):
-        driver = await ready_for_slot(safety_env, gateway)
+        driver = await ready_for_slot(time_env, gateway)
         await driver.sleep_until(first_infused + timedelta(days=stagger))
         assert (await slot(studies, driver)).decision == "granted"
         await infuse(driver, studies)
         cohort.append(driver)
     # A fourth subject must wait: three places, outcomes pending.
-    waiting = await ready_for_slot(safety_env, gateway)
+    waiting = await ready_for_slot(time_env, gateway)
     assert (await slot(studies, waiting)).decision == "wait"
 
     last_infused = (await cohort[-1].state()).infusion_date
@@ -132,7 +132,7 @@ async def test_one_dlt_in_three_expands_to_six_and_escalation_waits_for_the_sign
     assert (await slot(studies, waiting)).decision == "granted"
     await infuse(waiting, studies)
     for _ in range(2):
-        driver = await ready_for_slot(safety_env, gateway)
+        driver = await ready_for_slot(time_env, gateway)
         assert (await slot(studies, driver)).decision == "granted"
         await infuse(driver, studies)
         expansion.append(driver)
@@ -145,7 +145,7 @@ async def test_one_dlt_in_three_expands_to_six_and_escalation_waits_for_the_sign
     assert dl1 is not None
     assert (dl1.status, dl1.dlts, dl1.evaluable) == ("escalation_eligible", 1, 6)
     # Eligible is not escalated: DL2 stays closed until the PI signs the review.
-    dl2_sentinel = await ready_for_slot(safety_env, gateway, "DL2")
+    dl2_sentinel = await ready_for_slot(time_env, gateway, "DL2")
     refused = await slot(studies, dl2_sentinel, "DL2")
     assert refused.decision == "refused" and "closed" in refused.reason
     with pytest.raises(RoleNotAllowed):
@@ -162,7 +162,7 @@ async def test_one_dlt_in_three_expands_to_six_and_escalation_waits_for_the_sign
     assert (granted.decision, granted.sentinel) == ("granted", True)
 
     with pytest.raises(ValueOutOfRange, match="enrolled at DL1"):
-        await slot(studies, await ready_for_slot(safety_env, gateway), "DL2")
+        await slot(studies, await ready_for_slot(time_env, gateway), "DL2")
 
     study_types = [e.type for e in sqlite_store.read_stream(studies.workflow_id)]
     assert study_types.count("study.dlt_outcome") == 6

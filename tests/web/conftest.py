@@ -10,14 +10,12 @@ from datetime import date
 import httpx
 import pytest
 from fastapi import FastAPI
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.protocol import Protocol
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
-from tests.conftest import BIN
 from tests.web.live import PASSWORDS, USERS_FILE, LiveServer
 from web.app import create_app
 from web.auth import UserDirectory
@@ -100,35 +98,18 @@ def subject_id() -> str:
     return f"S-{uuid.uuid4().hex[:8].upper()}"
 
 
-@pytest.fixture(scope="session")
-async def live_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A separate time-skipping server for live-server tests.
-
-    A second client (the server thread's) on the shared session server left it unable to skip
-    time for later tests, so live tests get a server of their own.
-    """
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
-
-
 @pytest.fixture
 async def live_worker(
-    live_env: WorkflowEnvironment, sqlite_store: SqlEventStore, task_queue: str
+    time_env: WorkflowEnvironment, sqlite_store: SqlEventStore, task_queue: str
 ) -> AsyncIterator[None]:
-    async with build_worker(live_env.client, sqlite_store, task_queue):
+    async with build_worker(time_env.client, sqlite_store, task_queue):
         yield
-        await _terminate_subjects(live_env, sqlite_store)
+        await _terminate_subjects(time_env, sqlite_store)
 
 
 @pytest.fixture
 def live_server(
-    live_env: WorkflowEnvironment,
+    time_env: WorkflowEnvironment,
     live_worker: None,
     sqlite_store: SqlEventStore,
     users: UserDirectory,
@@ -137,7 +118,7 @@ def live_server(
     protocol: Protocol,
 ) -> Iterator[LiveServer]:
     # ``live_worker`` keeps the worker polling on the test's loop while the server runs.
-    target = live_env.client.service_client.config.target_host
+    target = time_env.client.service_client.config.target_host
     server = LiveServer(target, task_queue, protocol, sqlite_store, users, clock).start()
     try:
         yield server

@@ -118,14 +118,14 @@ async def test_a_monitor_sees_the_board_but_no_forms_and_is_refused_on_a_form_po
 async def test_a_monitor_opens_the_orr_report_from_the_nav_and_sees_exact_intervals(
     browser: Browser,
     live_server: LiveServer,
-    live_env: WorkflowEnvironment,
+    time_env: WorkflowEnvironment,
     task_queue: str,
     protocol: Protocol,
 ) -> None:
     # Two SLE subjects assessed at D0 (PR and SD) on the live server's own worker.
-    gateway = SubjectGateway(live_env.client, task_queue, protocol)
+    gateway = SubjectGateway(time_env.client, task_queue, protocol)
     for response in ("PR", "SD"):
-        driver = SubjectDriver(live_env, gateway, new_subject())
+        driver = SubjectDriver(time_env, gateway, new_subject())
         await driver.to_infusion("SLE")
         await driver.complete_visit("D0", response)
 
