@@ -1,4 +1,4 @@
-"""The notify activity: safety alerts to the site, logged and kept in a JSONL outbox.
+"""The notify activity: alerts to the site, logged and kept in a JSONL outbox.
 
 The outbox is a file, not a store table, so notifications never contend with event appends and
 any mailer or pager bridge can tail it. Each line carries a notification id chosen by the
@@ -11,31 +11,16 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
-from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
 from temporalio import activity
+
+from domain.alerts import Notification
 
 __all__ = ["Notification", "NotificationActivities", "read_outbox"]
 
 log = structlog.get_logger(__name__)
-
-
-class Notification(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    # Deterministic, e.g. "S-0001:sae.overdue:S-0001-AE-1": the idempotency key.
-    notification_id: str = Field(min_length=1, max_length=200)
-    kind: str = Field(min_length=1, max_length=64)
-    severity: Literal["info", "warning", "urgent"]
-    subject_id: str
-    message: str = Field(min_length=1, max_length=2000)
-    # When the fact happened (the event's recorded_at), not when the alert was written.
-    raised_at: datetime
-    recipients: tuple[str, ...] = ("pi", "coordinator")
 
 
 def read_outbox(path: Path) -> list[Notification]:
@@ -76,7 +61,7 @@ class NotificationActivities:
         written = await asyncio.to_thread(_append_once, self._outbox, notification)
         if written:
             log.warning(
-                "safety notification",
+                "notification",
                 notification_id=notification.notification_id,
                 kind=notification.kind,
                 severity=notification.severity,

@@ -12,9 +12,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import Notification, NotificationActivities
+    from activities.notifications import NotificationActivities
     from domain import events as ev
     from domain.actors import SYSTEM_ACTOR, Actor
+    from domain.alerts import alert_for
     from domain.commands import Command, GrantStudySlot, Submission
     from domain.deadlines import next_deadline
     from domain.errors import DomainError
@@ -27,10 +28,10 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = [
     "SAFETY_PATCH",
+    "VISIT_ALERTS_PATCH",
     "SubjectWorkflow",
     "SubjectWorkflowInput",
     "SubmitResult",
-    "notification_for",
     "workflow_id_for",
 ]
 
@@ -40,46 +41,8 @@ NOTIFY_RETRY = RetryPolicy(
 )
 # Histories recorded before the safety clocks replay without them.
 SAFETY_PATCH = "safety-deadlines"
-
-
-def notification_for(subject_id: str, event: Event) -> Notification | None:
-    """The alert an event raises, keyed by the event so a retry or replay cannot send twice."""
-    p = event.payload
-    key = f"{subject_id}:{event.type}:{event.seq}"
-    match p:
-        case ev.SaeOverdue():
-            message = (
-                f"SAE {p.ae_id} of {subject_id}: expedited report overdue since "
-                f"{p.due_at.isoformat()}"
-            )
-            return Notification(
-                notification_id=key,
-                kind=event.type,
-                severity="urgent",
-                subject_id=subject_id,
-                message=message,
-                raised_at=event.recorded_at,
-                recipients=("pi", "coordinator", "sponsor_safety"),
-            )
-        case ev.DltFlagged():
-            return Notification(
-                notification_id=key,
-                kind=event.type,
-                severity="urgent",
-                subject_id=subject_id,
-                message=f"DLT on {subject_id}: {p.ae_id}, {p.rule}",
-                raised_at=event.recorded_at,
-            )
-        case ev.MonitoringMissed():
-            return Notification(
-                notification_id=key,
-                kind=event.type,
-                severity="warning",
-                subject_id=subject_id,
-                message=f"{subject_id}: no daily monitoring record for day {p.day} ({p.on})",
-                raised_at=event.recorded_at,
-            )
-    return None
+# Histories recorded before visit reminders and missed-visit warnings replay without them.
+VISIT_ALERTS_PATCH = "visit-alerts"
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -123,10 +86,12 @@ class SubjectWorkflow:
         self._parked: object | None = None
         self._study_id = input.study_id
         self._safety = False
+        self._visit_alerts = False
 
     @workflow.run
     async def run(self, input: SubjectWorkflowInput) -> SubjectState:
         self._safety = workflow.patched(SAFETY_PATCH)
+        self._visit_alerts = workflow.patched(VISIT_ALERTS_PATCH)
         while not self._finished():
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(
@@ -202,7 +167,7 @@ class SubjectWorkflow:
 
     async def _after(self, event: Event) -> None:
         """Side effects of a stored event: alerts, and reports to the study."""
-        notification = notification_for(self._subject_id, event)
+        notification = alert_for(self._subject_id, event, visits=self._visit_alerts)
         if notification is not None:
             await workflow.execute_activity_method(
                 NotificationActivities.notify,

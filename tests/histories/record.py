@@ -2,10 +2,10 @@
 
 ``subject_*.json`` are histories of the CURRENT SubjectWorkflow (the replay guard in
 tests/workflows/test_replay.py must replay them cleanly; re-record only when a change to the
-workflow is deliberately incompatible and versioned). ``subject_pre_safety_*.json`` were
-recorded before the ``safety-deadlines`` patch and are never re-recorded: they prove that
-subjects started before that change still replay. ``changed_subject_workflow.json`` comes
-from a deliberately changed copy of the workflow (an extra timer at the start), so replaying it
+workflow is deliberately incompatible and versioned). ``subject_pre_safety_*.json`` (before the
+``safety-deadlines`` patch) and ``subject_pre_visit_alerts_*.json`` (before ``visit-alerts``)
+are never re-recorded: they prove that subjects started before those changes still replay.
+``changed_subject_workflow.json`` comes from a deliberately changed copy of the workflow (an extra timer at the start), so replaying it
 against the real workflow must fail with a nondeterminism error.
 """
 

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.subject import SAFETY_PATCH, SubjectWorkflow
+from workflows.subject import SAFETY_PATCH, VISIT_ALERTS_PATCH, SubjectWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("subject_*.json"))
 
@@ -28,22 +28,28 @@ def test_the_replay_guard_has_histories_to_replay() -> None:
         "subject_pre_safety_full_lifecycle.json",
         "subject_pre_safety_screen_failure.json",
         "subject_pre_safety_withdrawal.json",
+        "subject_pre_visit_alerts_full_lifecycle.json",
+        "subject_pre_visit_alerts_screen_failure.json",
+        "subject_pre_visit_alerts_withdrawal.json",
     } <= names
 
 
-def test_current_histories_carry_the_safety_patch_and_older_ones_do_not() -> None:
-    def patched(name: str) -> bool:
+def test_current_histories_carry_every_patch_and_older_ones_do_not() -> None:
+    def patched(name: str, patch: str) -> bool:
         path = Path(__file__).parents[1] / "histories" / name
         history = WorkflowHistory.from_json(name, path.read_text(encoding="utf-8"))
         return any(
             e.marker_recorded_event_attributes.marker_name == "core_patch"
-            and SAFETY_PATCH.encode() in e.marker_recorded_event_attributes.SerializeToString()
+            and patch.encode() in e.marker_recorded_event_attributes.SerializeToString()
             for e in history.events
             if e.HasField("marker_recorded_event_attributes")
         )
 
-    assert patched("subject_full_lifecycle.json")
-    assert not patched("subject_pre_safety_full_lifecycle.json")
+    for patch in (SAFETY_PATCH, VISIT_ALERTS_PATCH):
+        assert patched("subject_full_lifecycle.json", patch)
+    assert not patched("subject_pre_safety_full_lifecycle.json", SAFETY_PATCH)
+    assert patched("subject_pre_visit_alerts_full_lifecycle.json", SAFETY_PATCH)
+    assert not patched("subject_pre_visit_alerts_full_lifecycle.json", VISIT_ALERTS_PATCH)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

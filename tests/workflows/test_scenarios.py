@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.notifications import read_outbox
 from domain import commands as c
 from domain.errors import MissingPrerequisite, RoleNotAllowed, ValueOutOfRange, WrongPhase
 from domain.subject import fold
@@ -22,6 +23,7 @@ from tests.workflows.harness import (
     SubjectDriver,
     new_subject,
 )
+from worker import default_outbox
 from workflows.subject import SubjectWorkflow, workflow_id_for
 
 
@@ -123,6 +125,11 @@ async def test_missed_month_2_visit_records_a_deviation_and_follow_up_continues(
     assert [d.kind for d in state.deviations] == ["missed_visit"]
     tail = types_of(sqlite_store, driver.subject_id)
     assert tail[tail.index("visit.missed") + 1] == "deviation.opened"
+
+    alerts = {n.kind: n for n in read_outbox(default_outbox(sqlite_store))}
+    assert alerts["visit.missed"].severity == "warning"
+    assert "M2 was not done" in alerts["visit.missed"].message
+    assert alerts["visit.window_opened"].recipients == ("coordinator",)
 
     await driver.complete_visit("M3", "CR")
     assert (await driver.state()).phase is Phase.FOLLOW_UP

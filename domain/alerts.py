@@ -1,0 +1,79 @@
+"""Which stored events alert the site, and what the alert says. Pure: the workflow decides,
+the notify activity only writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain import events as ev
+
+__all__ = ["Notification", "alert_for"]
+
+
+class Notification(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Deterministic, e.g. "S-0001:sae.overdue:12": the idempotency key.
+    notification_id: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=64)
+    severity: Literal["info", "warning", "urgent"]
+    subject_id: str
+    message: str = Field(min_length=1, max_length=2000)
+    # When the fact happened (the event's recorded_at), not when the alert was written.
+    raised_at: datetime
+    recipients: tuple[str, ...] = ("pi", "coordinator")
+
+
+def alert_for(subject_id: str, event: ev.Event, *, visits: bool) -> Notification | None:
+    """The alert an event raises, keyed by the event so a retry or replay cannot send twice.
+
+    ``visits`` adds the visit reminders and missed-visit warnings, which subjects started
+    before they existed do not send (their histories must replay unchanged).
+    """
+    p = event.payload
+    found: tuple[Literal["info", "warning", "urgent"], str, tuple[str, ...]] | None = None
+    match p:
+        case ev.SaeOverdue():
+            found = (
+                "urgent",
+                f"SAE {p.ae_id} of {subject_id}: expedited report overdue since "
+                f"{p.due_at.isoformat()}",
+                ("pi", "coordinator", "sponsor_safety"),
+            )
+        case ev.DltFlagged():
+            found = ("urgent", f"DLT on {subject_id}: {p.ae_id}, {p.rule}", ("pi", "coordinator"))
+        case ev.MonitoringMissed():
+            found = (
+                "warning",
+                f"{subject_id}: no daily monitoring record for day {p.day} ({p.on})",
+                ("pi", "coordinator"),
+            )
+        case ev.VisitWindowOpened() if visits:
+            found = (
+                "info",
+                f"{subject_id}: visit {p.code} is due between {p.window_start} and "
+                f"{p.window_end}; book it",
+                ("coordinator",),
+            )
+        case ev.VisitMissed() if visits:
+            found = (
+                "warning",
+                f"{subject_id}: visit {p.code} was not done by {p.window_end}; a protocol "
+                "deviation is open",
+                ("pi", "coordinator"),
+            )
+    if found is None:
+        return None
+    severity, message, recipients = found
+    return Notification(
+        notification_id=f"{subject_id}:{event.type}:{event.seq}",
+        kind=event.type,
+        severity=severity,
+        subject_id=subject_id,
+        message=message,
+        raised_at=event.recorded_at,
+        recipients=recipients,
+    )
