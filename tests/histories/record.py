@@ -5,8 +5,9 @@ tests/workflows/test_replay.py must replay them cleanly; re-record only when a c
 workflow is deliberately incompatible and versioned). ``subject_pre_safety_*.json`` (before the
 ``safety-deadlines`` patch) and ``subject_pre_visit_alerts_*.json`` (before ``visit-alerts``)
 are never re-recorded: they prove that subjects started before those changes still replay.
-``changed_subject_workflow.json`` comes from a deliberately changed copy of the workflow (an extra timer at the start), so replaying it
-against the real workflow must fail with a nondeterminism error.
+``changed_subject_workflow.json`` comes from a deliberately changed copy of the workflow (an
+extra timer at the start), so replaying it against the real workflow must fail with a
+nondeterminism error.
 """
 
 from __future__ import annotations
