@@ -132,6 +132,8 @@ def decide(
             f"role {actor.role.value!r} may not {command.type.replace('_', ' ')}; "
             f"allowed: {allowed}"
         )
+    if command.type == "register" and state.phase is not Phase.NEW:
+        raise WrongPhase(f"subject {state.subject_id} is already registered", field="subject_id")
     if state.phase not in ALLOWED_PHASES[command.type]:
         raise WrongPhase(
             f"cannot {command.type.replace('_', ' ')} while the subject is "

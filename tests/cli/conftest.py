@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import clock, live_env, live_server, live_worker, subject_id, users
+from tests.web.conftest import clock, live_server, live_worker, subject_id, users
 
-__all__ = ["clock", "live_env", "live_server", "live_worker", "subject_id", "users"]
+__all__ = ["clock", "live_server", "live_worker", "subject_id", "users"]
