@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain import errors
+from web.csrf import CsrfRefused
 from web.security import LoginRequired
 
 __all__ = ["install_error_handlers", "status_for", "validation_detail"]
@@ -67,6 +68,16 @@ def _page(request: Request, message: str, code: int) -> Response:
     return response
 
 
+async def _csrf_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CsrfRefused)
+    log.warning("form refused without a valid CSRF token", path=request.url.path, why=str(exc))
+    message = (
+        f"Nothing was recorded: {exc}. Forms are accepted only from pages of this dashboard "
+        "opened in your current session. Go back, reload the page and submit it again."
+    )
+    return _page(request, message, 403)
+
+
 async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse({"detail": validation_detail(list(exc.errors()))}, status_code=422)
@@ -94,5 +105,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

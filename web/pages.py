@@ -21,6 +21,7 @@ from domain.subject import fold
 from domain.values import Phase
 from web.api import check_role
 from web.context import AppContext, context
+from web.csrf import form_actor, form_writer
 from web.errors import status_for
 from web.forms import FormInputError, FormSpec, available_forms, form_errors, form_for, parse_form
 from web.ics import calendar
@@ -39,14 +40,18 @@ router = APIRouter(include_in_schema=False)
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(page_actor)]
 Writer = Annotated[Actor, Depends(page_writer)]
+# POSTs from dashboard forms: the form must carry the session's CSRF token.
+FormWriter = Annotated[Actor, Depends(form_writer)]
 
 _DISEASES = ("SLE", "SS", "SSc", "DM", "ANCA-AAV")
 _HIDDEN_PAYLOAD = {"type", "schema_version"}
 
 
 def _safe_next(target: str) -> str:
-    # Only local paths, so the login form cannot be used to redirect users off-site.
-    return target if target.startswith("/") and not target.startswith("//") else "/board"
+    # Only local paths, so the login form cannot be used to redirect users off-site; never
+    # back to a POST-only path such as /logout, which a redirect would turn into a GET.
+    local = target.startswith("/") and not target.startswith("//")
+    return target if local and target != "/logout" else "/board"
 
 
 @router.get("/")
@@ -90,7 +95,7 @@ async def login(
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[Depends(form_actor)])
 async def logout() -> RedirectResponse:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE_NAME)
@@ -308,7 +313,7 @@ async def _submit_form(
 
 
 @router.post("/subjects/new")
-async def register_submit(request: Request, actor: Writer, ctx: Ctx) -> Response:
+async def register_submit(request: Request, actor: FormWriter, ctx: Ctx) -> Response:
     spec = form_for("register")
     assert spec is not None
     return await _submit_form(request, actor, ctx, spec, None)
@@ -316,7 +321,7 @@ async def register_submit(request: Request, actor: Writer, ctx: Ctx) -> Response
 
 @router.post("/subjects/{subject_id}/commands/{command_type}")
 async def command_submit(
-    request: Request, subject_id: str, command_type: str, actor: Writer, ctx: Ctx
+    request: Request, subject_id: str, command_type: str, actor: FormWriter, ctx: Ctx
 ) -> Response:
     spec = form_for(command_type)
     if spec is None or command_type == "register":

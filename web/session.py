@@ -6,31 +6,47 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
+from dataclasses import dataclass
 
-__all__ = ["COOKIE_NAME", "SessionSigner"]
+__all__ = ["COOKIE_NAME", "Session", "SessionSigner"]
 
 COOKIE_NAME = "jy231_session"
 
 
+@dataclass(frozen=True, slots=True)
+class Session:
+    username: str
+    # Random per login, so a CSRF token from one session is worthless in the next.
+    sid: str
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 class SessionSigner:
-    """Signs ``{"u": username, "exp": epoch}``; the role is looked up fresh on every request."""
+    """Signs ``{"u": username, "sid": id, "exp": epoch}``; the role is looked up per request."""
 
     def __init__(self, secret: str, max_age_s: int = 8 * 3600) -> None:
         self._key = secret.encode()
         self.max_age_s = max_age_s
 
     def _mac(self, body: bytes) -> str:
-        digest = hmac.new(self._key, body, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        return _b64(hmac.new(self._key, body, hashlib.sha256).digest())
 
     def sign(self, username: str, now: float | None = None) -> str:
         issued = time.time() if now is None else now
-        payload = json.dumps({"u": username, "exp": int(issued) + self.max_age_s}).encode()
-        body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+        data = {
+            "u": username,
+            "sid": secrets.token_urlsafe(16),
+            "exp": int(issued) + self.max_age_s,
+        }
+        body = _b64(json.dumps(data).encode())
         return f"{body}.{self._mac(body.encode())}"
 
-    def unsign(self, token: str, now: float | None = None) -> str | None:
+    def session(self, token: str, now: float | None = None) -> Session | None:
         body, _, mac = token.partition(".")
         if not mac or not hmac.compare_digest(mac, self._mac(body.encode())):
             return None
@@ -41,5 +57,20 @@ class SessionSigner:
         current = time.time() if now is None else now
         if not isinstance(data, dict) or int(data.get("exp", 0)) < current:
             return None
-        username = data.get("u")
-        return username if isinstance(username, str) else None
+        username, sid = data.get("u"), data.get("sid")
+        # A cookie from before sessions had ids cannot carry a CSRF token: log in again.
+        if not isinstance(username, str) or not isinstance(sid, str):
+            return None
+        return Session(username, sid)
+
+    def unsign(self, token: str, now: float | None = None) -> str | None:
+        found = self.session(token, now)
+        return found.username if found else None
+
+    def csrf_token(self, session: Session) -> str:
+        # Derived, not stored: any process with the secret can check it, and it dies with
+        # the session. The prefix keeps it from ever equalling a cookie MAC.
+        return self._mac(f"csrf:{session.sid}".encode())
+
+    def csrf_valid(self, session: Session, token: str) -> bool:
+        return hmac.compare_digest(self.csrf_token(session), token)

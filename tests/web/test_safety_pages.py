@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
 from tests.web.conftest import ClientFor, Clock
-from tests.web.login import logged_in
+from tests.web.login import logged_in, submit
 from tests.workflows.harness import SubjectDriver
 
 AE_FORMS = ("record_adverse_event", "record_crs", "record_icans")
@@ -31,7 +31,7 @@ def relatedness() -> dict[str, str]:
 async def post_form(
     client: httpx.AsyncClient, subject_id: str, form: str, data: dict[str, str | list[str]]
 ) -> httpx.Response:
-    return await client.post(f"/subjects/{subject_id}/commands/{form}", data=data)
+    return await submit(client, f"/subjects/{subject_id}/commands/{form}", data)
 
 
 def offered(page: str, subject_id: str) -> set[str]:
