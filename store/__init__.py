@@ -9,7 +9,7 @@ from store.errors import (
     StoreError,
 )
 from store.factory import open_store
-from store.projection import BoardRow, project
+from store.projection import BoardRow
 
 __all__ = [
     "AppendResult",
@@ -22,5 +22,4 @@ __all__ = [
     "StoreError",
     "StreamHead",
     "open_store",
-    "project",
 ]

@@ -1,32 +1,33 @@
-"""The subject board read model: one row per subject, folded from the subject's events.
+"""The subject board read model: a view of the domain's own fold of a subject's events.
 
-Written against the event payloads directly (not the domain's ``apply``) so the read side does
-not depend on workflow state; it only needs what the board shows.
+The board keeps the domain ``SubjectState`` and derives every column from it, so the board
+cannot disagree with what the workflows and the audit replay fold from the same events (a
+correction of a visit date, say). Only the mapping from state to row lives here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.events import (
-    DeviationOpened,
-    EligibilitySigned,
-    Event,
-    InfusionRecorded,
-    ParticipationEnded,
-    SubjectEnrolled,
-    SubjectRegistered,
-    VisitCompleted,
-    VisitMissed,
-    VisitRescheduled,
-    VisitWindowOpened,
-)
+from domain.events import Event
+from domain.state import SubjectState
+from domain.subject import apply
 from domain.values import Disease, Phase, Route, ScheduledVisit, VisitStatus
 
-__all__ = ["BoardRow", "fold", "project"]
+__all__ = ["BoardRow", "board_values", "fold_state", "utc"]
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """Index columns hold UTC; a naive time (SQLite returns them) is taken to be UTC already."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 class BoardRow(BaseModel):
@@ -45,102 +46,65 @@ class BoardRow(BaseModel):
     last_seq: int = 0
     updated_at: datetime | None = None
 
+    @classmethod
+    def from_state(cls, state: SubjectState, updated_at: datetime | None) -> BoardRow:
+        """The row for a folded subject; ``updated_at`` is its last event's ``recorded_at``."""
+        return cls(
+            subject_id=state.subject_id,
+            disease=state.disease,
+            phase=state.phase,
+            dose_level=state.dose_level,
+            route=state.route,
+            infusion_date=state.infusion_date,
+            visits=state.visits,
+            open_deviations=len(state.open_deviations),
+            last_seq=state.last_seq,
+            updated_at=updated_at,
+        )
+
     @property
     def next_visit(self) -> ScheduledVisit | None:
         """The earliest still-planned visit; none once participation has ended."""
+        # By date rather than schedule order (as SubjectState.next_visit is): a reschedule can
+        # move a visit past the one after it.
         if self.phase.is_terminal:
             return None
         planned = [v for v in self.visits if v.status is VisitStatus.PLANNED]
         return min(planned, key=lambda v: (v.target, v.code), default=None)
 
 
-# Event types whose only board effect is moving the subject to a phase.
-_PHASE_OF: dict[str, Phase] = {
-    "subject.registered": Phase.REGISTERED,
-    "consent.signed": Phase.CONSENTED,
-    "screening.recorded": Phase.SCREENING,
-    "screening.failed": Phase.SCREEN_FAILED,
-    "subject.enrolled": Phase.ENROLLED,
-    "apheresis.recorded": Phase.APHERESIS,
-    "product.released": Phase.AWAITING_PRODUCT,
-    # A failed batch sends the subject back to wait for a new collection.
-    "manufacturing.failed": Phase.ENROLLED,
-    "lymphodepletion.approved": Phase.LYMPHODEPLETION,
-    "infusion.recorded": Phase.INFUSED,
-    "consent.withdrawn": Phase.WITHDRAWN,
-}
-
-
-def _replace_visit(
-    visits: tuple[ScheduledVisit, ...], code: str, **changes: object
-) -> tuple[ScheduledVisit, ...]:
-    return tuple(v.model_copy(update=changes) if v.code == code else v for v in visits)
-
-
-def project(row: BoardRow | None, event: Event) -> BoardRow:
-    """Fold one event into the subject's board row (``None`` before the first event)."""
-    current = row if row is not None else BoardRow(subject_id=event.stream)
-    changes: dict[str, object] = {"last_seq": event.seq, "updated_at": event.recorded_at}
-    if event.type in _PHASE_OF:
-        changes["phase"] = _PHASE_OF[event.type]
-
-    match event.payload:
-        case SubjectRegistered(disease=disease):
-            changes["disease"] = disease
-        case EligibilitySigned(decision="eligible"):
-            changes["phase"] = Phase.ELIGIBLE
-        case SubjectEnrolled(dose_level=dose_level, route=route):
-            changes.update(dose_level=dose_level, route=route)
-        case InfusionRecorded() as infusion:
-            # What was actually infused wins over what enrollment assigned.
-            changes.update(
-                infusion_date=infusion.infused_on,
-                dose_level=infusion.dose_level,
-                route=infusion.route,
-                visits=infusion.schedule,
-            )
-        case VisitCompleted(code=code, completed_on=completed_on, response=response):
-            changes["visits"] = _replace_visit(
-                current.visits,
-                code,
-                status=VisitStatus.COMPLETED,
-                completed_on=completed_on,
-                response=response,
-            )
-            if current.phase is Phase.INFUSED:
-                changes["phase"] = Phase.FOLLOW_UP
-        case VisitMissed(code=code):
-            changes["visits"] = _replace_visit(current.visits, code, status=VisitStatus.MISSED)
-        case VisitRescheduled(code=code, target=target):
-            changes["visits"] = tuple(
-                v.model_copy(update={"target": target, "shifted_from": v.shifted_from or v.target})
-                if v.code == code
-                else v
-                for v in current.visits
-            )
-        case VisitWindowOpened(code=code, window_start=start, window_end=end):
-            changes["visits"] = _replace_visit(
-                current.visits, code, window_start=start, window_end=end
-            )
-        case DeviationOpened():
-            changes["open_deviations"] = current.open_deviations + 1
-        case ParticipationEnded(outcome=outcome):
-            changes["phase"] = Phase(outcome)
-        case _:
-            # Other events (screening details, lymphodepletion plan and doses, corrections)
-            # do not change what the board shows.
-            pass
-    return current.model_copy(update=changes)
-
-
-def fold(events: Iterable[Event], row: BoardRow | None = None) -> BoardRow | None:
-    """Fold events in order; ``None`` if there were none and no starting row.
+def fold_state(events: Iterable[Event], state: SubjectState | None = None) -> SubjectState | None:
+    """Fold events into ``state`` with the domain's ``apply``; ``None`` for a non-subject stream.
 
     Only subject streams have a board row: a stream that does not open with a registration
-    (the study's cohort stream) folds to ``None``.
+    (the study's cohort stream) folds to ``None``, and so does no events with no state.
     """
     for event in events:
-        if row is None and event.type != "subject.registered":
-            return None
-        row = project(row, event)
-    return row
+        if state is None:
+            if event.type != "subject.registered":
+                return None
+            state = SubjectState()
+        state = apply(state, event)
+    return state
+
+
+def board_values(state: SubjectState, updated_at: datetime | None) -> dict[str, Any]:
+    """The ``subject_board`` columns for a folded subject: the state plus copies to filter on."""
+    row = BoardRow.from_state(state, updated_at)
+    next_visit = row.next_visit
+    return {
+        "subject_id": row.subject_id,
+        "disease": row.disease,
+        "phase": row.phase.value,
+        "dose_level": row.dose_level,
+        "route": row.route,
+        "infusion_date": row.infusion_date,
+        "next_visit_code": next_visit.code if next_visit else None,
+        "next_visit_target": next_visit.target if next_visit else None,
+        "next_visit_window_start": next_visit.window_start if next_visit else None,
+        "next_visit_window_end": next_visit.window_end if next_visit else None,
+        "open_deviations": row.open_deviations,
+        "last_seq": row.last_seq,
+        "updated_at": utc(row.updated_at),
+        "state": state.model_dump_json(),
+    }

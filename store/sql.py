@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.canonical import GENESIS_HASH, canonical_json
 from domain.events import Event, compute_hash, parse_event
+from domain.state import SubjectState
 from store.base import AppendResult, StreamHead
 from store.engine import SQLITE_BEGIN, create_store_engine
 from store.errors import (
@@ -31,22 +32,13 @@ from store.errors import (
     StoreError,
 )
 from store.migrate import upgrade_engine
-from store.projection import BoardRow, fold
+from store.projection import BoardRow, board_values, fold_state, utc
 from store.schema import events as events_table
 from store.schema import stream_heads, subject_board
 
 __all__ = ["SqlEventStore"]
 
 _SUPPORTED = ("sqlite", "postgresql")
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """Index columns hold UTC; a naive time is taken to be UTC already."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def envelope_text(event: Event) -> str:
@@ -59,8 +51,8 @@ def _event_values(event: Event) -> dict[str, Any]:
         "stream": event.stream,
         "seq": event.seq,
         "type": event.type,
-        "occurred_at": _utc(event.occurred_at),
-        "recorded_at": _utc(event.recorded_at),
+        "occurred_at": utc(event.occurred_at),
+        "recorded_at": utc(event.recorded_at),
         "actor_id": event.actor.user_id,
         "prev_hash": event.prev_hash,
         "hash": event.hash,
@@ -68,24 +60,8 @@ def _event_values(event: Event) -> dict[str, Any]:
     }
 
 
-def _board_values(row: BoardRow) -> dict[str, Any]:
-    next_visit = row.next_visit
-    return {
-        "subject_id": row.subject_id,
-        "disease": row.disease,
-        "phase": row.phase.value,
-        "dose_level": row.dose_level,
-        "route": row.route,
-        "infusion_date": row.infusion_date,
-        "next_visit_code": next_visit.code if next_visit else None,
-        "next_visit_target": next_visit.target if next_visit else None,
-        "next_visit_window_start": next_visit.window_start if next_visit else None,
-        "next_visit_window_end": next_visit.window_end if next_visit else None,
-        "open_deviations": row.open_deviations,
-        "last_seq": row.last_seq,
-        "updated_at": _utc(row.updated_at),
-        "state": row.model_dump_json(),
-    }
+def _board_row(state: str, updated_at: datetime | None) -> BoardRow:
+    return BoardRow.from_state(SubjectState.model_validate_json(state), utc(updated_at))
 
 
 def _group_batch(batch: Sequence[Event]) -> dict[str, list[Event]]:
@@ -238,18 +214,23 @@ class SqlEventStore:
         return len(new), len(stored), new_head
 
     def _project(self, conn: Connection, stream: str, new: list[Event]) -> None:
-        state = conn.execute(
+        stored = conn.execute(
             select(subject_board.c.state).where(subject_board.c.subject_id == stream)
         ).scalar_one_or_none()
-        row = BoardRow.model_validate_json(state) if state is not None else None
-        known = row.last_seq if row is not None else 0
-        if known != new[0].seq - 1:
-            # The board is behind the log (it was added or cleared later): catch up first.
-            row = fold(self._events(conn, stream, after_seq=known, up_to=new[0].seq - 1), row)
-        row = fold(new, row)
-        if row is None:  # not a subject stream
+        state = SubjectState.model_validate_json(stored) if stored is not None else None
+        known = state.last_seq if state is not None else 0
+        before = new[0].seq - 1
+        if known != before:
+            # The board is behind the log (it was added or cleared later): catch up first. A
+            # state ahead of the log cannot come from this store; fold it again from the start.
+            if known > before:
+                state, known = None, 0
+            state = fold_state(self._events(conn, stream, after_seq=known, up_to=before), state)
+        # Checks seq and prev_hash continuity, so a stale state fails rather than drifts.
+        state = fold_state(new, state)
+        if state is None:  # not a subject stream
             return
-        values = _board_values(row)
+        values = board_values(state, new[-1].recorded_at)
         conn.execute(
             self._insert(subject_board)
             .values(**values)
@@ -267,9 +248,11 @@ class SqlEventStore:
             ).scalars()
             rows = 0
             for stream in list(streams):
-                row = fold(self._events(conn, stream))
-                if row is not None:
-                    conn.execute(insert(subject_board).values(**_board_values(row)))
+                events = self._events(conn, stream)
+                state = fold_state(events)
+                if state is not None:
+                    values = board_values(state, events[-1].recorded_at)
+                    conn.execute(insert(subject_board).values(**values))
                     rows += 1
             return rows
 
@@ -359,7 +342,9 @@ class SqlEventStore:
         disease: str | None = None,
         dose_level: str | None = None,
     ) -> list[BoardRow]:
-        query = select(subject_board.c.state).order_by(subject_board.c.subject_id)
+        query = select(subject_board.c.state, subject_board.c.updated_at).order_by(
+            subject_board.c.subject_id
+        )
         if phase is not None:
             query = query.where(subject_board.c.phase == phase)
         if disease is not None:
@@ -367,11 +352,13 @@ class SqlEventStore:
         if dose_level is not None:
             query = query.where(subject_board.c.dose_level == dose_level)
         with self._engine.connect() as conn:
-            return [BoardRow.model_validate_json(s) for s in conn.execute(query).scalars()]
+            return [_board_row(state, updated_at) for state, updated_at in conn.execute(query)]
 
     def board_row(self, subject_id: str) -> BoardRow | None:
         with self._engine.connect() as conn:
-            state = conn.execute(
-                select(subject_board.c.state).where(subject_board.c.subject_id == subject_id)
-            ).scalar_one_or_none()
-        return BoardRow.model_validate_json(state) if state is not None else None
+            found = conn.execute(
+                select(subject_board.c.state, subject_board.c.updated_at).where(
+                    subject_board.c.subject_id == subject_id
+                )
+            ).first()
+        return _board_row(found.state, found.updated_at) if found is not None else None

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import delete
 
+from domain import commands as c
+from domain import subject
 from domain.events import Event, VisitCompleted
+from domain.protocol import Protocol
+from domain.state import SubjectState
 from domain.values import Disease, Phase
 from store import projection as projection_module
 from store.errors import ConflictingEvent
-from store.projection import BoardRow, fold
+from store.projection import BoardRow
 from store.schema import subject_board
 from store.sql import SqlEventStore
+from tests.domain.journey import COORDINATOR, Journey
 from tests.store.builders import Chain, consent, registered, to_infusion
+
+
+def folded(store: SqlEventStore, stream: str) -> BoardRow:
+    """What the domain's own fold of the stored events puts on the board."""
+    events = store.read_stream(stream)
+    return BoardRow.from_state(subject.fold(events), events[-1].recorded_at)
 
 
 def test_an_append_updates_the_subjects_board_row(store: SqlEventStore) -> None:
@@ -28,6 +39,7 @@ def test_an_append_updates_the_subjects_board_row(store: SqlEventStore) -> None:
     assert row.infusion_date == date(2025, 4, 14)
     assert row.next_visit is not None and row.next_visit.code == "M1"
     assert row.last_seq == 9
+    assert row == folded(store, "S-001")
 
 
 def test_board_columns_carry_the_next_visit_for_sql_readers(store: SqlEventStore) -> None:
@@ -69,10 +81,10 @@ def test_a_failing_projection_rolls_back_the_events(
     chain = Chain("S-001")
     store.append(chain.next(registered("S-001")))
 
-    def failing(row: BoardRow | None, event: Event) -> BoardRow:
+    def failing(state: SubjectState, event: Event) -> SubjectState:
         raise RuntimeError("read model bug")
 
-    monkeypatch.setattr(projection_module, "project", failing)
+    monkeypatch.setattr(projection_module, "apply", failing)
 
     with pytest.raises(RuntimeError, match="read model bug"):
         store.append(chain.peek(consent()))
@@ -114,7 +126,7 @@ def test_a_board_row_that_fell_behind_catches_up_from_the_log(store: SqlEventSto
 
     store.append(chain.next(*to_infusion("S-001")[4:]))
 
-    assert store.board_row("S-001") == fold(store.read_stream("S-001"))
+    assert store.board_row("S-001") == folded(store, "S-001")
 
 
 def test_rebuild_board_reproduces_the_incrementally_kept_rows(store: SqlEventStore) -> None:
@@ -126,3 +138,37 @@ def test_rebuild_board_reproduces_the_incrementally_kept_rows(store: SqlEventSto
 
     assert store.rebuild_board() == 2
     assert store.board() == incremental
+
+
+def test_a_corrected_visit_date_shows_on_the_board(
+    store: SqlEventStore, protocol: Protocol
+) -> None:
+    j = Journey(protocol, subject_id="S-0001")
+    j.to_phase("follow_up")
+    j.send(COORDINATOR, j.complete("M1"))
+    completion = j.events[-1]
+    store.append(j.events)
+    assert store.board_row("S-0001") == folded(store, "S-0001")
+    before = j.state.visit("M1")
+    assert before is not None and before.completed_on is not None
+    corrected = before.completed_on - timedelta(days=1)
+
+    store.append(
+        j.send(
+            COORDINATOR,
+            c.RecordCorrection(
+                occurred_at=j.now,
+                target_seq=completion.seq,
+                field="completed_on",
+                new_value=corrected.isoformat(),
+                reason="source document shows the day before",
+            ),
+        )
+    )
+
+    row = store.board_row("S-0001")
+    assert row is not None
+    m1 = next(v for v in row.visits if v.code == "M1")
+    assert m1.completed_on == corrected
+    assert row == folded(store, "S-0001")
+    assert row.last_seq == j.state.last_seq and row.updated_at == j.events[-1].recorded_at

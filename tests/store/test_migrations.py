@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, update
 
+from domain import subject
 from store.factory import ENV_VAR, open_store
 from store.migrate import upgrade
-from store.schema import VERSION_TABLE, metadata
+from store.projection import BoardRow
+from store.schema import VERSION_TABLE, metadata, subject_board
 from store.sql import SqlEventStore
-from tests.store.builders import Chain, registered
+from tests.store.builders import Chain, registered, to_infusion
 
 
 def test_migrated_schema_matches_the_tables_the_store_queries(store_url: str) -> None:
@@ -25,7 +27,7 @@ def test_migrated_schema_matches_the_tables_the_store_queries(store_url: str) ->
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == "0001"
+            assert context.get_current_revision() == "0002"
     finally:
         engine.dispose()
 
@@ -51,6 +53,23 @@ def test_upgrading_twice_keeps_the_data(store: SqlEventStore, store_url: str) ->
     upgrade(store_url)
 
     assert store.count_events() == 1
+
+
+def test_upgrading_from_0001_refolds_board_rows_from_the_events(fresh_url: str) -> None:
+    upgrade(fresh_url, "0001")
+    with SqlEventStore(fresh_url, migrate=False) as old:
+        old.append(Chain("S-001").next(*to_infusion("S-001")))
+        with old.engine.begin() as conn:
+            # What the 0001 store kept in the state column: its own row JSON, not the domain's.
+            legacy = '{"subject_id": "S-001", "phase": "infused", "open_deviations": 0}'
+            conn.execute(update(subject_board).values(state=legacy, phase="registered"))
+
+    with SqlEventStore(fresh_url) as migrated:
+        events = migrated.read_stream("S-001")
+        row = migrated.board_row("S-001")
+        assert migrated.board(phase="infused") == [row]
+
+    assert row == BoardRow.from_state(subject.fold(events), events[-1].recorded_at)
 
 
 def test_upgrade_works_from_any_working_directory(
