@@ -34,6 +34,8 @@ class FormField:
     required: bool = True
     # Shown when the form opens; the model's own default, so what you see is what is recorded.
     default: str = ""
+    # What a select shows for each of ``options`` (same order); empty shows the values.
+    option_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

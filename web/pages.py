@@ -30,6 +30,7 @@ from web.rendering import render
 from web.safety_view import ae_rows, monitoring_days
 from web.security import page_actor, page_writer
 from web.session import COOKIE_NAME
+from web.visit_choices import VISIT_FORMS, with_visit_choices
 
 __all__ = ["router"]
 
@@ -257,13 +258,21 @@ def _form_page(
     )
 
 
+async def _subject_form(ctx: AppContext, subject_id: str, command_type: str) -> FormSpec:
+    spec = form_for(command_type)
+    if spec is None or command_type == "register":
+        raise NotFound(f"no form for {command_type!r}")
+    if command_type in VISIT_FORMS:
+        row = await asyncio.to_thread(ctx.store.board_row, subject_id)
+        spec = with_visit_choices(spec, row.visits if row else ())
+    return spec
+
+
 @router.get("/subjects/{subject_id}/commands/{command_type}")
 async def command_form(
     request: Request, subject_id: str, command_type: str, actor: Writer, ctx: Ctx
 ) -> HTMLResponse:
-    spec = form_for(command_type)
-    if spec is None or command_type == "register":
-        raise NotFound(f"no form for {command_type!r}")
+    spec = await _subject_form(ctx, subject_id, command_type)
     # Links from the subject page name the AE or day they are about, e.g. ?ae_id=...
     values = {
         f.name: request.query_params[f.name] for f in spec.fields if f.name in request.query_params
@@ -323,7 +332,5 @@ async def register_submit(request: Request, actor: FormWriter, ctx: Ctx) -> Resp
 async def command_submit(
     request: Request, subject_id: str, command_type: str, actor: FormWriter, ctx: Ctx
 ) -> Response:
-    spec = form_for(command_type)
-    if spec is None or command_type == "register":
-        raise NotFound(f"no form for {command_type!r}")
+    spec = await _subject_form(ctx, subject_id, command_type)
     return await _submit_form(request, actor, ctx, spec, subject_id)
