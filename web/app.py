@@ -13,8 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from store.base import EventStore
-from system.gateway import SubjectGateway
-from web import api, pages, safety_api, safety_pages
+from system.gateway import StudyGateway, SubjectGateway
+from web import api, pages, safety_api, safety_pages, study_pages
 from web.auth import UserDirectory
 from web.context import AppContext
 from web.errors import install_error_handlers
@@ -35,9 +35,10 @@ def create_app(
     today: Callable[[], date] = date.today,
     lifespan: Any = None,
     outbox: Path | None = None,
+    study: StudyGateway | None = None,
 ) -> FastAPI:
     """``outbox``: the workers' safety-notification file; by default where the worker puts it
-    for this store."""
+    for this store. ``study``: the StudyWorkflow the slot and safety-review forms talk to."""
     app = FastAPI(
         title="JY231 trial orchestrator",
         summary="NCT06243159 · JY231 CAR-T for refractory autoimmune diseases",
@@ -55,11 +56,13 @@ def create_app(
         templates=Jinja2Templates(directory=_HERE / "templates"),
         today=today,
         outbox=outbox or default_outbox(store),
+        study=study,
     )
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(safety_api.router)
     app.include_router(pages.router)
     app.include_router(safety_pages.router)
+    app.include_router(study_pages.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from store.base import EventStore
-from system.gateway import SubjectGateway
+from system.gateway import StudyGateway, SubjectGateway
 from web.auth import UserDirectory
 from web.session import SessionSigner
 
@@ -29,6 +29,8 @@ class AppContext:
     today: Callable[[], date]
     # The JSONL file the workers' notify activity writes safety alerts to.
     outbox: Path
+    # The trial's StudyWorkflow; None hides the slot and safety-review forms.
+    study: StudyGateway | None = None
 
 
 def context(request: Request) -> AppContext:

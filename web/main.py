@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from domain.protocol import load_protocol
 from store.factory import open_store
 from system.config import load_settings
-from system.gateway import SubjectGateway
+from system.gateway import StudyGateway, SubjectGateway
 from system.logging import configure_logging
 from system.temporal import connect
 from web.app import create_app
@@ -33,7 +33,9 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
     address = settings.temporal_address or DEFAULT_TEMPORAL_ADDRESS
     client = await connect(address, settings.temporal_namespace)
     store = open_store(settings.event_store_url)
-    gateway = SubjectGateway(client, settings.task_queue, load_protocol())
+    protocol = load_protocol()
+    gateway = SubjectGateway(client, settings.task_queue, protocol)
+    study = StudyGateway(client, settings.task_queue, protocol)
     users = UserDirectory.load(settings.users_file)
     # The real app needs the connected client, so it is built here and mounted at the root.
     outer.mount(
@@ -45,6 +47,7 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
             session_secret=os.environ.get("JY231_SESSION_SECRET"),
             # Where worker.main writes alerts, so the alerts page reads what the worker wrote.
             outbox=settings.data_dir / OUTBOX_NAME,
+            study=study,
         ),
     )
     log.info("web app ready", temporal=address, users=len(users))

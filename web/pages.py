@@ -30,9 +30,10 @@ from web.rendering import render
 from web.safety_view import ae_rows, monitoring_days
 from web.security import page_actor, page_writer
 from web.session import COOKIE_NAME
+from web.study_forms import slot_form
 from web.visit_choices import VISIT_FORMS, with_visit_choices
 
-__all__ = ["router"]
+__all__ = ["FormWriter", "router", "subject_page_response"]
 
 log = structlog.get_logger(__name__)
 
@@ -203,6 +204,21 @@ async def register_form(request: Request, actor: Writer, ctx: Ctx) -> HTMLRespon
 async def subject_page(
     request: Request, subject_id: str, actor: Reader, ctx: Ctx, notice: str = ""
 ) -> HTMLResponse:
+    return await subject_page_response(ctx, request, actor, subject_id, notice=notice)
+
+
+async def subject_page_response(
+    ctx: AppContext,
+    request: Request,
+    actor: Actor,
+    subject_id: str,
+    *,
+    notice: str = "",
+    slot_value: str | None = None,
+    slot_errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The subject page; a refused slot request comes back here with its errors."""
     events = await asyncio.to_thread(ctx.store.read_stream, subject_id)
     if not events:
         raise NotFound(f"no subject {subject_id!r}")
@@ -218,6 +234,7 @@ async def subject_page(
         ctx,
         request,
         "subject.html",
+        status_code=status_code,
         actor=actor,
         subject_id=subject_id,
         row=row,
@@ -230,6 +247,14 @@ async def subject_page(
         dlt_outcome=stored.dlt_outcome,
         monitoring=monitoring_days(events, stored, protocol, today),
         notice=notice,
+        slot=slot_form(
+            state,
+            actor,
+            protocol,
+            study_configured=ctx.study is not None,
+            value=slot_value,
+            errors=slot_errors,
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""Dashboard pages for safety and outcomes: the ORR report, alerts and the study's cohorts."""
+"""Dashboard pages for safety and outcomes: the ORR report and the alerts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from web.context import AppContext, context
 from web.orr_view import ci_text, load_orr, orr_tables
 from web.rendering import render
 from web.security import page_actor
-from web.study_view import load_study
 
 __all__ = ["router"]
 
@@ -43,9 +42,3 @@ async def orr_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
 async def alerts_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
     alerts = await asyncio.to_thread(newest_first, ctx.outbox)
     return render(ctx, request, "alerts.html", actor=actor, alerts=alerts)
-
-
-@router.get("/study")
-async def study_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
-    study = await asyncio.to_thread(load_study, ctx.store, ctx.gateway.protocol)
-    return render(ctx, request, "study.html", actor=actor, study=study)

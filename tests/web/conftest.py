@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.protocol import Protocol
 from store.sql import SqlEventStore
-from system.gateway import SubjectGateway
+from system.gateway import StudyGateway, SubjectGateway
 from tests.web.live import PASSWORDS, USERS_FILE, LiveServer
 from web.app import create_app
 from web.auth import UserDirectory
@@ -60,16 +60,30 @@ async def _terminate_subjects(env: WorkflowEnvironment, store: SqlEventStore) ->
     test's ``env.sleep`` time out.
     """
     for stream in store.streams():
-        handle = env.client.get_workflow_handle(workflow_id_for(stream))
+        # The study stream's workflow id is the stream id; a subject's is derived from it.
+        is_study = stream.startswith("study-")
+        handle = env.client.get_workflow_handle(stream if is_study else workflow_id_for(stream))
         with contextlib.suppress(RPCError):
             await handle.terminate("test finished")
 
 
 @pytest.fixture
+def study(time_env: WorkflowEnvironment, task_queue: str, protocol: Protocol) -> StudyGateway:
+    """The app's study gateway; a test starts the workflow when it needs one running."""
+    return StudyGateway(time_env.client, task_queue, protocol)
+
+
+@pytest.fixture
 def app(
-    gateway: SubjectGateway, sqlite_store: SqlEventStore, users: UserDirectory, clock: Clock
+    gateway: SubjectGateway,
+    study: StudyGateway,
+    sqlite_store: SqlEventStore,
+    users: UserDirectory,
+    clock: Clock,
 ) -> FastAPI:
-    return create_app(gateway, sqlite_store, users, session_secret="test-secret", today=clock)
+    return create_app(
+        gateway, sqlite_store, users, session_secret="test-secret", today=clock, study=study
+    )
 
 
 ClientFor = Callable[[str | None], httpx.AsyncClient]
