@@ -1,0 +1,87 @@
+"""Who may send which command, and in which phases: the access rules of decide."""
+
+from __future__ import annotations
+
+from domain.actors import Role
+from domain.values import Phase
+
+__all__ = ["ALLOWED_PHASES", "ALLOWED_ROLES"]
+
+_STAFF = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PI})
+_CLINICIANS = frozenset({Role.INVESTIGATOR, Role.PI})
+_PI = frozenset({Role.PI})
+_SYSTEM = frozenset({Role.SYSTEM})
+
+ALLOWED_ROLES: dict[str, frozenset[Role]] = {
+    "register": _STAFF,
+    "sign_consent": _STAFF,
+    "withdraw_consent": _STAFF,
+    "record_screening": _STAFF,
+    "sign_eligibility": _PI,
+    "enroll": _CLINICIANS,
+    "record_apheresis": _STAFF,
+    "record_product_release": _STAFF,
+    "record_manufacturing_failure": _STAFF,
+    "plan_lymphodepletion": _CLINICIANS,
+    "approve_lymphodepletion": _PI,
+    "record_lymphodepletion_dose": _STAFF,
+    "record_infusion": _CLINICIANS,
+    "reschedule_visit": _STAFF,
+    "complete_visit": _STAFF,
+    "miss_visit": _SYSTEM,
+    "open_visit_window": _SYSTEM,
+    "expire_screening": _SYSTEM,
+    "record_correction": _STAFF,
+    # The system ends participation as "completed" once the last visit is resolved.
+    "end_participation": _STAFF | _SYSTEM,
+    "record_adverse_event": _STAFF,
+    "update_adverse_event": _STAFF,
+    "resolve_adverse_event": _STAFF,
+    "report_sae": _STAFF,
+    "mark_sae_overdue": _SYSTEM,
+    "record_daily_monitoring": _STAFF,
+    "mark_monitoring_missed": _SYSTEM,
+    "close_dlt_window": _SYSTEM,
+    # Only the study workflow grants dose-level slots.
+    "grant_study_slot": _SYSTEM,
+}
+
+_ACTIVE = frozenset(p for p in Phase if p.is_active)
+_POST_INFUSION = frozenset({Phase.INFUSED, Phase.FOLLOW_UP})
+_AE_PHASES = _ACTIVE - {Phase.REGISTERED}
+_EVER = frozenset(p for p in Phase if p is not Phase.NEW)
+
+ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
+    "register": frozenset({Phase.NEW}),
+    "sign_consent": frozenset({Phase.REGISTERED}),
+    "withdraw_consent": _ACTIVE - {Phase.REGISTERED},
+    "record_screening": frozenset({Phase.CONSENTED, Phase.SCREENING}),
+    "sign_eligibility": frozenset({Phase.SCREENING}),
+    "enroll": frozenset({Phase.ELIGIBLE}),
+    "record_apheresis": frozenset({Phase.ENROLLED}),
+    "record_product_release": frozenset({Phase.APHERESIS}),
+    "record_manufacturing_failure": frozenset({Phase.APHERESIS}),
+    "plan_lymphodepletion": frozenset({Phase.AWAITING_PRODUCT}),
+    "approve_lymphodepletion": frozenset({Phase.AWAITING_PRODUCT}),
+    "record_lymphodepletion_dose": frozenset({Phase.LYMPHODEPLETION}),
+    "record_infusion": frozenset({Phase.LYMPHODEPLETION}),
+    "reschedule_visit": _POST_INFUSION,
+    "complete_visit": _POST_INFUSION,
+    "miss_visit": _POST_INFUSION,
+    "open_visit_window": _POST_INFUSION,
+    "expire_screening": frozenset({Phase.CONSENTED, Phase.SCREENING, Phase.ELIGIBLE}),
+    "record_correction": frozenset(p for p in Phase if p is not Phase.NEW),
+    "end_participation": _ACTIVE,
+    # AEs are collected from consent onwards.
+    "record_adverse_event": _AE_PHASES,
+    "update_adverse_event": _AE_PHASES,
+    "resolve_adverse_event": _AE_PHASES,
+    # An SAE (a death above all) must still be reported after participation has ended.
+    "report_sae": _EVER,
+    "mark_sae_overdue": _EVER,
+    "record_daily_monitoring": _POST_INFUSION,
+    "mark_monitoring_missed": _POST_INFUSION,
+    # Closed at its end, or at once when participation ends inside the window.
+    "close_dlt_window": _POST_INFUSION | frozenset(p for p in Phase if p.is_terminal),
+    "grant_study_slot": frozenset({Phase.ENROLLED, Phase.APHERESIS, Phase.AWAITING_PRODUCT}),
+}
