@@ -80,8 +80,12 @@ def review_form(
     values: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
 ) -> ReviewForm | None:
-    """Only the PI signs; the first level waiting for a review comes preselected."""
-    if actor.role is not Role.PI or not view.running:
+    """Only the PI signs; the first level waiting for a review comes preselected.
+
+    Hidden while the study stream is empty (nothing can be eligible yet), unless it carries
+    the refusal of a review just submitted.
+    """
+    if actor.role is not Role.PI or not (view.running or errors):
         return None
     pending = view.reviews_pending[0] if view.reviews_pending else ""
     shown = {"dose_level": pending, "decision": "", "summary": "", **(values or {})}

@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.protocol import Protocol
 from store.base import EventStore
-from system.gateway import SubjectGateway
+from system.gateway import StudyGateway, SubjectGateway
 from web.app import create_app
 from web.auth import UserDirectory
 
@@ -70,7 +70,13 @@ class LiveServer:
     async def _serve(self) -> None:
         target_host, task_queue, protocol, store, users, today = self._args
         client = await Client.connect(target_host, data_converter=pydantic_data_converter)
-        app = create_app(SubjectGateway(client, task_queue, protocol), store, users, today=today)
+        app = create_app(
+            SubjectGateway(client, task_queue, protocol),
+            store,
+            users,
+            today=today,
+            study=StudyGateway(client, task_queue, protocol),
+        )
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
         serving = asyncio.create_task(self._server.serve())

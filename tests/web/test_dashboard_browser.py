@@ -144,3 +144,34 @@ async def test_a_monitor_opens_the_orr_report_from_the_nav_and_sees_exact_interv
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "orr.png"), full_page=True)
     assert (ARTIFACTS / "orr.png").stat().st_size > 0
+
+
+async def test_a_coordinator_completes_a_visit_chosen_from_the_planned_visits(
+    browser: Browser,
+    live_server: LiveServer,
+    time_env: WorkflowEnvironment,
+    task_queue: str,
+    protocol: Protocol,
+    subject_id: str,
+) -> None:
+    driver = SubjectDriver(
+        time_env, SubjectGateway(time_env.client, task_queue, protocol), subject_id
+    )
+    await driver.to_infusion("SLE")
+    today = await driver.today()
+
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    await log_in(page, live_server, "cora")
+    await page.goto(f"{live_server.url}/subjects/{subject_id}")
+    await page.click("text=Complete visit")
+    options = page.locator("#f-code option")
+    await expect(options.first).to_have_attribute("value", "D0")
+    await expect(options.first).to_contain_text("window")
+    await page.select_option("#f-code", "D0")
+    await page.fill("#f-completed_on", today.isoformat())
+    await page.select_option("#f-response", "PR")
+    await page.click("button:has-text('Record')")
+    await expect(page.locator(".notice")).to_contain_text("visit.completed", timeout=15000)
+
+    await page.click("text=Complete visit")
+    await expect(page.locator("#f-code option[value=D0]")).to_have_count(0)

@@ -121,6 +121,31 @@ async def test_a_monitor_cannot_request_a_slot_and_nothing_is_recorded(
     assert study_types(sqlite_store, study) == []
 
 
+async def test_a_slot_request_while_no_study_workflow_runs_says_so_on_the_subject_page(
+    client_for: ClientFor, time_env: WorkflowEnvironment, gateway: SubjectGateway, subject_id: str
+) -> None:
+    driver = SubjectDriver(time_env, gateway, subject_id)
+    await driver.register()
+    await driver.consent()
+    await driver.screening()
+    await driver.eligible_and_enrolled("DL1")
+    response = await request_slot(await logged_in(client_for, "cora"), subject_id, "DL1")
+    assert response.status_code == 409
+    assert "the study workflow is not running" in response.text
+    assert (await driver.state()).slot_dose_level is None
+
+
+async def test_a_refused_review_shows_its_error_even_before_the_study_has_recorded_anything(
+    client_for: ClientFor, study: StudyGateway, sqlite_store: SqlEventStore
+) -> None:
+    petra = await logged_in(client_for, "petra")
+    form = {"dose_level": "DL1", "decision": "stay", "summary": "no study yet"}
+    response = await submit(petra, "/study/reviews", form)
+    assert response.status_code == 409
+    assert "the study workflow is not running" in response.text
+    assert study_types(sqlite_store, study) == []
+
+
 # --- safety reviews -------------------------------------------------------------------------
 
 
