@@ -22,6 +22,7 @@ from web.study_view import StudyView
 
 __all__ = [
     "REVIEW_DECISIONS",
+    "REVIEW_FIELDS",
     "SLOT_ROLES",
     "ReviewForm",
     "SlotForm",
@@ -38,7 +39,7 @@ REVIEW_DECISIONS: tuple[str, ...] = tuple(
 # Mirrors domain.study's roles for request_slot, to hide the form from others; the workflow
 # still decides.
 SLOT_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PI})
-_REVIEW_FIELDS = ("dose_level", "decision", "summary")
+REVIEW_FIELDS = ("dose_level", "decision", "summary")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def review_form(
 def parse_review(values: Mapping[str, str], now: datetime) -> SignSafetyReview:
     """Checked here first so a blank summary is named at its field, not by the workflow."""
     return SignSafetyReview.model_validate(
-        {"occurred_at": now, **{name: values.get(name, "").strip() for name in _REVIEW_FIELDS}}
+        {"occurred_at": now, **{name: values.get(name, "").strip() for name in REVIEW_FIELDS}}
     )
 
 

@@ -23,7 +23,7 @@ from web.errors import status_for
 from web.pages import FormWriter, subject_page_response
 from web.rendering import render
 from web.security import page_actor
-from web.study_forms import field_errors, parse_review, review_form
+from web.study_forms import REVIEW_FIELDS, field_errors, parse_review, review_form
 from web.study_view import load_study
 
 __all__ = ["router"]
@@ -88,8 +88,8 @@ async def sign_review(request: Request, actor: FormWriter, ctx: Ctx) -> Response
     study = _study(ctx)
     if actor.role is not Role.PI:
         raise RoleNotAllowed("only the principal investigator signs safety reviews")
-    values = await _form_values(request, "dose_level", "decision", "summary")
-    fields = tuple(values)
+    values = await _form_values(request, *REVIEW_FIELDS)
+    fields = REVIEW_FIELDS
     try:
         review = parse_review(values, datetime.now(UTC))
         await study.sign_safety_review(review.dose_level, review.decision, review.summary, actor)
