@@ -11,6 +11,7 @@ from cli.eligibility import app as eligibility_app
 from cli.operations import register_commands
 from cli.report import app as report_app
 from cli.simulate import simulate
+from cli.study import app as study_app
 from cli.subject import app as subject_app
 from system.logging import configure_logging
 
@@ -27,6 +28,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
 app.command("simulate")(simulate)
 app.add_typer(subject_app, name="subject")
+app.add_typer(study_app, name="study")
 register_commands(app)
 
 

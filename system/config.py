@@ -25,6 +25,8 @@ class Settings(BaseModel):
     temporal_port: int
     temporal_ui_port: int
     users_file: Path
+    # Dose-level cohorts (3+3, sentinel staggering) gate each subject's lymphodepletion.
+    study_gating: bool = True
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -42,4 +44,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         temporal_port=int(env.get("TEMPORAL_PORT", "7233")),
         temporal_ui_port=int(env.get("TEMPORAL_UI_PORT", "8233")),
         users_file=Path(env.get("JY231_USERS_FILE", "config/users.toml")).resolve(),
+        study_gating=_flag(env.get("JY231_STUDY_GATING", "1"), "JY231_STUDY_GATING"),
     )
+
+
+def _flag(value: str, name: str) -> bool:
+    # Strict on purpose: a typo must not silently switch off the trial's safety gating.
+    text = value.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name}={value!r}: use 1 (on) or 0 (off)")

@@ -38,6 +38,12 @@ def _banner(settings: Settings, address: str, embedded: bool) -> str:
         lines.append(f"  Temporal UI       http://127.0.0.1:{settings.temporal_ui_port}")
     lines += [
         f"  Dashboard         {web}",
+        "  Study gating      "
+        + (
+            "on: dose-level slots (3+3, sentinel staggering) gate lymphodepletion"
+            if settings.study_gating
+            else "off (JY231_STUDY_GATING=0): subjects are not gated by cohorts"
+        ),
         f"  API docs          {web}/docs",
         "  Demo logins       cora / cora-demo-2024 (coordinator)",
         "                    ivan / ivan-demo-2024 (investigator)",

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from store.base import EventStore
 from system.gateway import StudyGateway, SubjectGateway
-from web import api, pages, safety_api, safety_pages, study_pages
+from web import api, pages, safety_api, safety_pages, study_api, study_pages
 from web.auth import UserDirectory
 from web.context import AppContext
 from web.errors import install_error_handlers
@@ -61,6 +61,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(safety_api.router)
+    app.include_router(study_api.router)
     app.include_router(pages.router)
     app.include_router(safety_pages.router)
     app.include_router(study_pages.router)

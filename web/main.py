@@ -34,8 +34,17 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
     client = await connect(address, settings.temporal_namespace)
     store = open_store(settings.event_store_url)
     protocol = load_protocol()
-    gateway = SubjectGateway(client, settings.task_queue, protocol)
     study = StudyGateway(client, settings.task_queue, protocol)
+    if settings.study_gating:
+        # Idempotent (USE_EXISTING): every start-up joins the one StudyWorkflow of the trial.
+        await study.start()
+        gateway = SubjectGateway(client, settings.task_queue, protocol, study_id=study.workflow_id)
+    else:
+        gateway = SubjectGateway(client, settings.task_queue, protocol)
+    log.info(
+        "study gating " + ("on" if settings.study_gating else "off"),
+        study=study.workflow_id if settings.study_gating else None,
+    )
     users = UserDirectory.load(settings.users_file)
     # The real app needs the connected client, so it is built here and mounted at the root.
     outer.mount(

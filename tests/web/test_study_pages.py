@@ -54,6 +54,32 @@ async def request_slot(client: httpx.AsyncClient, subject_id: str, level: str) -
     return await submit(client, f"/subjects/{subject_id}/slot", {"dose_level": level})
 
 
+async def dl1_eligible_for_escalation(
+    env: WorkflowEnvironment, task_queue: str, protocol: Protocol
+) -> StudyGateway:
+    """A DL1 cohort of three, staggered after its sentinel, through the DLT window, no DLT."""
+    studies = StudyGateway(env.client, task_queue, quiet(protocol))
+    await studies.start()
+    gated = SubjectGateway(env.client, task_queue, studies.protocol, studies.workflow_id)
+    stagger = protocol.safety.sentinel_stagger_days
+    window = protocol.safety.dlt_window_days
+    sentinel = await ready_for_slot(env, gated)
+    await studies.request_slot(sentinel.subject_id, "DL1", COORDINATOR)
+    sentinel_infused = await infuse(sentinel, studies)
+    cohort = [sentinel]
+    for _ in range(2):
+        driver = await ready_for_slot(env, gated)
+        await driver.sleep_until(sentinel_infused + timedelta(days=stagger))
+        granted = await studies.request_slot(driver.subject_id, "DL1", COORDINATOR)
+        assert granted.decision == "granted"
+        infused = await infuse(driver, studies)
+        cohort.append(driver)
+    await cohort[-1].sleep_until(infused + timedelta(days=window + 2))
+    dl1 = (await studies.state()).cohort("DL1")
+    assert dl1 is not None and dl1.status == "escalation_eligible"
+    return studies
+
+
 # --- slots ----------------------------------------------------------------------------------
 
 
@@ -218,25 +244,7 @@ async def test_the_pi_escalates_an_eligible_level_from_the_study_page(
     protocol: Protocol,
     sqlite_store: SqlEventStore,
 ) -> None:
-    studies = StudyGateway(time_env.client, task_queue, quiet(protocol))
-    await studies.start()
-    gated = SubjectGateway(time_env.client, task_queue, studies.protocol, studies.workflow_id)
-    stagger = protocol.safety.sentinel_stagger_days
-    window = protocol.safety.dlt_window_days
-    sentinel = await ready_for_slot(time_env, gated)
-    await studies.request_slot(sentinel.subject_id, "DL1", COORDINATOR)
-    sentinel_infused = await infuse(sentinel, studies)
-    cohort = [sentinel]
-    for _ in range(2):
-        driver = await ready_for_slot(time_env, gated)
-        await driver.sleep_until(sentinel_infused + timedelta(days=stagger))
-        granted = await studies.request_slot(driver.subject_id, "DL1", COORDINATOR)
-        assert granted.decision == "granted"
-        infused = await infuse(driver, studies)
-        cohort.append(driver)
-    await cohort[-1].sleep_until(infused + timedelta(days=window + 2))
-    dl1 = (await studies.state()).cohort("DL1")
-    assert dl1 is not None and dl1.status == "escalation_eligible"
+    studies = await dl1_eligible_for_escalation(time_env, task_queue, protocol)
 
     petra = await logged_in(client_for, "petra")
     page = (await petra.get("/study")).text
