@@ -20,6 +20,7 @@ __all__ = [
     "HEIGHT_CM_RANGE",
     "WEIGHT_KG_RANGE",
     "DoseOutOfRange",
+    "ImplausibleValue",
     "LDPlan",
     "PlannedDose",
     "ProductDose",
@@ -33,6 +34,14 @@ __all__ = [
 WEIGHT_KG_RANGE = (30.0, 250.0)
 HEIGHT_CM_RANGE = (120.0, 230.0)
 EGFR_RANGE = (0.0, 250.0)
+
+
+class ImplausibleValue(ValueError):
+    """A body measurement outside plausible adult bounds; ``field`` names the input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
 
 
 class DoseOutOfRange(ValueError):
@@ -72,7 +81,9 @@ class ProductDose(BaseModel):
 def _check(name: str, value: float, bounds: tuple[float, float], unit: str) -> None:
     low, high = bounds
     if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must be between {low:g} and {high:g} {unit}, got {value:g}")
+        raise ImplausibleValue(
+            name, f"{name} must be between {low:g} and {high:g} {unit}, got {value:g}"
+        )
 
 
 def _decimal(value: float) -> Decimal:

@@ -11,7 +11,7 @@ from domain import events as e
 from domain.access import ALLOWED_PHASES, ALLOWED_ROLES
 from domain.actors import Actor, Role
 from domain.corrections import apply_correction, decide_correction, with_visit
-from domain.dosing import DoseOutOfRange, lymphodepletion_plan, product_dose
+from domain.dosing import DoseOutOfRange, ImplausibleValue, lymphodepletion_plan, product_dose
 from domain.eligibility import evaluate
 from domain.errors import (
     DomainError,
@@ -204,31 +204,9 @@ def _plan_ld(
         plan = lymphodepletion_plan(
             cmd.weight_kg, cmd.height_cm, cmd.egfr, cmd.infusion_date, p.lymphodepletion
         )
-    except ValueError as exc:
-        raise ValueOutOfRange(
-            str(exc), field=_field_in(str(exc), ("weight_kg", "height_cm", "egfr"))
-        ) from exc
-    renal = any(
-        drug.renal_adjust_below_egfr is not None and cmd.egfr < drug.renal_adjust_below_egfr
-        for drug in p.lymphodepletion.drugs
-    )
-    return [
-        e.LymphodepletionPlanned(
-            infusion_date=cmd.infusion_date,
-            weight_kg=cmd.weight_kg,
-            height_cm=cmd.height_cm,
-            egfr=cmd.egfr,
-            bsa_m2=plan.bsa_m2,
-            renal_adjusted=renal,
-            doses=tuple(
-                e.PlannedDose(drug=d.drug, day=d.day, on=d.on, mg=d.mg) for d in plan.doses
-            ),
-        )
-    ]
-
-
-def _field_in(message: str, fields: Iterable[str]) -> str | None:
-    return next((f for f in fields if f in message), None)
+    except ImplausibleValue as exc:
+        raise ValueOutOfRange(str(exc), field=exc.field) from exc
+    return [plan.to_event()]
 
 
 def _approve_ld(
@@ -290,8 +268,8 @@ def _infusion(
         dose = product_dose(p.dose_level(s.dose_level), cmd.weight_kg, cmd.tu_per_kg)
     except DoseOutOfRange as exc:
         raise ValueOutOfRange(str(exc), field="tu_per_kg") from exc
-    except ValueError as exc:
-        raise ValueOutOfRange(str(exc), field="weight_kg") from exc
+    except ImplausibleValue as exc:
+        raise ValueOutOfRange(str(exc), field=exc.field) from exc
     if s.product_total_tu is not None and dose.total_tu > s.product_total_tu:
         raise ValueOutOfRange(
             f"the dose needs {dose.total_tu:.3g} TU but the released lot holds "
