@@ -19,7 +19,7 @@ from web.app import create_app
 from web.auth import UserDirectory
 from worker import OUTBOX_NAME
 
-__all__ = ["DEFAULT_TEMPORAL_ADDRESS", "app"]
+__all__ = ["DEFAULT_TEMPORAL_ADDRESS", "app", "build_app"]
 
 log = structlog.get_logger(__name__)
 
@@ -66,4 +66,9 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
         store.close()
 
 
-app = FastAPI(lifespan=_lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+def build_app() -> FastAPI:
+    """The production app: settings from the environment, everything connected at start-up."""
+    return FastAPI(lifespan=_lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+
+app = build_app()
