@@ -7,19 +7,22 @@ import asyncio
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import errors
 from domain.actors import Actor
-from domain.commands import Command, RegisterSubject, Submission
-from domain.protocol import Protocol
+from domain.commands import Command, RecordCorrection, RegisterSubject, Submission
+from domain.protocol import Protocol, load_protocol
 from domain.state import SubjectState
 from domain.study import SlotDecision, StudyState
+from domain.subject import fold
+from store.base import EventStore
 from workflows.study import (
     ReviewSubmission,
     SlotRequest,
@@ -58,13 +61,20 @@ class SubjectGateway:
     """Sends commands to SubjectWorkflows and reads their state, in domain terms."""
 
     def __init__(
-        self, client: Client, task_queue: str, protocol: Protocol, study_id: str | None = None
+        self,
+        client: Client,
+        task_queue: str,
+        protocol: Protocol,
+        study_id: str | None = None,
+        store: EventStore | None = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.protocol = protocol
         # Set when the StudyWorkflow gates lymphodepletion with dose-level slots.
         self.study_id = study_id
+        # Read to re-open an ended subject for a correction; without it ended subjects are final.
+        self.store = store
 
     async def register(self, command: RegisterSubject, actor: Actor) -> SubmitResult:
         """Start the subject's workflow and register it in one call (update-with-start)."""
@@ -99,7 +109,50 @@ class SubjectGateway:
         except WorkflowUpdateFailedError as exc:
             raise _domain_error(exc) from exc
         except RPCError as exc:
-            raise self._rpc_error(subject_id, exc) from exc
+            if not await self._has_ended(subject_id):
+                raise self._rpc_error(subject_id, exc) from exc
+            if isinstance(command, RecordCorrection) and self.store is not None:
+                return await self._reopen_for_correction(subject_id, command, actor)
+            raise errors.WrongPhase(f"subject {subject_id} has ended participation") from exc
+
+    async def _has_ended(self, subject_id: str) -> bool:
+        """Whether the subject's workflow exists and is closed (servers word this differently)."""
+        handle = self.client.get_workflow_handle(workflow_id_for(subject_id))
+        try:
+            described = await handle.describe()
+        except RPCError:
+            return False
+        return described.status is not WorkflowExecutionStatus.RUNNING
+
+    async def _reopen_for_correction(
+        self, subject_id: str, command: RecordCorrection, actor: Actor
+    ) -> SubmitResult:
+        """Corrections outlive participation (data cleaning, audits): a closed subject workflow
+        is started again from the folded stored events, takes the one decision and ends."""
+        assert self.store is not None
+        events = await asyncio.to_thread(self.store.read_stream, subject_id)
+        state = fold(events)
+        protocol = (
+            self.protocol
+            if state.protocol_version == self.protocol.version
+            else load_protocol(state.protocol_version)
+        )
+        operation = WithStartWorkflowOperation(
+            SubjectWorkflow.run,
+            SubjectWorkflowInput(subject_id=subject_id, protocol=protocol, state=state),
+            id=workflow_id_for(subject_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+        try:
+            return await self.client.execute_update_with_start_workflow(
+                SubjectWorkflow.submit,
+                Submission(command=command, actor=actor),
+                start_workflow_operation=operation,
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise _domain_error(exc) from exc
 
     async def state(self, subject_id: str) -> SubjectState:
         handle = self.client.get_workflow_handle_for(

@@ -38,9 +38,11 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
     if settings.study_gating:
         # Idempotent (USE_EXISTING): every start-up joins the one StudyWorkflow of the trial.
         await study.start()
-        gateway = SubjectGateway(client, settings.task_queue, protocol, study_id=study.workflow_id)
+        gateway = SubjectGateway(
+            client, settings.task_queue, protocol, study_id=study.workflow_id, store=store
+        )
     else:
-        gateway = SubjectGateway(client, settings.task_queue, protocol)
+        gateway = SubjectGateway(client, settings.task_queue, protocol, store=store)
     log.info(
         "study gating " + ("on" if settings.study_gating else "off"),
         study=study.workflow_id if settings.study_gating else None,
