@@ -21,7 +21,6 @@ __all__ = [
     "WEIGHT_KG_RANGE",
     "DoseOutOfRange",
     "ImplausibleValue",
-    "LDPlan",
     "PlannedDose",
     "ProductDose",
     "bsa_mosteller",
@@ -54,21 +53,6 @@ class DoseOutOfRange(ValueError):
             f"tu_per_kg {tu_per_kg:.3g} is outside dose level {dose_level.code} "
             f"({dose_level.min_tu_per_kg:.3g}–{dose_level.max_tu_per_kg:.3g} TU/kg inclusive)"
         )
-
-
-class LDPlan(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    infusion_date: date
-    weight_kg: float
-    height_cm: float
-    egfr: float
-    bsa_m2: float
-    renal_adjusted: bool
-    doses: tuple[PlannedDose, ...]
-
-    def to_event(self) -> LymphodepletionPlanned:
-        return LymphodepletionPlanned(**dict(self))
 
 
 class ProductDose(BaseModel):
@@ -105,8 +89,9 @@ def lymphodepletion_plan(
     egfr: float,
     infusion_date: date,
     regimen: LymphodepletionRegimen,
-) -> LDPlan:
-    """Per-drug, per-day doses in mg, each rounded down to the regimen's rounding step."""
+) -> LymphodepletionPlanned:
+    """The plan as the event that records it: per-drug, per-day doses in mg, each rounded down
+    to the regimen's rounding step."""
     _check("egfr", egfr, EGFR_RANGE, "mL/min/1.73m²")
     bsa = bsa_mosteller(weight_kg, height_cm, regimen.bsa_decimals)
     step = _decimal(regimen.dose_rounding_mg)
@@ -124,7 +109,7 @@ def lymphodepletion_plan(
             for day in drug.days
         )
     doses.sort(key=lambda d: (d.day, d.drug))
-    return LDPlan(
+    return LymphodepletionPlanned(
         infusion_date=infusion_date,
         weight_kg=weight_kg,
         height_cm=height_cm,

@@ -201,12 +201,13 @@ def _plan_ld(
             field="infusion_date",
         )
     try:
-        plan = lymphodepletion_plan(
-            cmd.weight_kg, cmd.height_cm, cmd.egfr, cmd.infusion_date, p.lymphodepletion
-        )
+        return [
+            lymphodepletion_plan(
+                cmd.weight_kg, cmd.height_cm, cmd.egfr, cmd.infusion_date, p.lymphodepletion
+            )
+        ]
     except ImplausibleValue as exc:
         raise ValueOutOfRange(str(exc), field=exc.field) from exc
-    return [plan.to_event()]
 
 
 def _approve_ld(

@@ -91,12 +91,16 @@ def test_doses_round_down_to_the_regimens_rounding_step(protocol: Protocol) -> N
     assert _mg(plan.doses, "cyclophosphamide") == {545.0}
 
 
-def test_plan_converts_to_the_lymphodepletion_planned_event(protocol: Protocol) -> None:
-    plan = lymphodepletion_plan(70, 170, 88, INFUSION, protocol.lymphodepletion)
-    event = plan.to_event()
+def test_plan_is_the_lymphodepletion_planned_event(protocol: Protocol) -> None:
+    event = lymphodepletion_plan(70, 170, 88, INFUSION, protocol.lymphodepletion)
     assert isinstance(event, events.LymphodepletionPlanned)
     assert event.bsa_m2 == 1.82
-    assert event.doses == plan.doses
+    assert (event.infusion_date, event.weight_kg, event.height_cm, event.egfr) == (
+        INFUSION,
+        70,
+        170,
+        88,
+    )
     assert all(isinstance(d, events.PlannedDose) for d in event.doses)
 
 
