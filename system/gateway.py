@@ -78,23 +78,10 @@ class SubjectGateway:
 
     async def register(self, command: RegisterSubject, actor: Actor) -> SubmitResult:
         """Start the subject's workflow and register it in one call (update-with-start)."""
-        operation = WithStartWorkflowOperation(
-            SubjectWorkflow.run,
-            SubjectWorkflowInput(
-                subject_id=command.subject_id, protocol=self.protocol, study_id=self.study_id
-            ),
-            id=workflow_id_for(command.subject_id),
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        workflow_input = SubjectWorkflowInput(
+            subject_id=command.subject_id, protocol=self.protocol, study_id=self.study_id
         )
-        try:
-            return await self.client.execute_update_with_start_workflow(
-                SubjectWorkflow.submit,
-                Submission(command=command, actor=actor),
-                start_workflow_operation=operation,
-            )
-        except WorkflowUpdateFailedError as exc:
-            raise _domain_error(exc) from exc
+        return await self._update_with_start(workflow_input, command, actor)
 
     async def submit(self, subject_id: str, command: Command, actor: Actor) -> SubmitResult:
         if isinstance(command, RegisterSubject):
@@ -137,10 +124,20 @@ class SubjectGateway:
             if state.protocol_version == self.protocol.version
             else load_protocol(state.protocol_version)
         )
+        workflow_input = SubjectWorkflowInput(subject_id=subject_id, protocol=protocol, state=state)
+        # The closed run's id is taken again (ALLOW_DUPLICATE): the new run continues its stream.
+        return await self._update_with_start(workflow_input, command, actor)
+
+    async def _update_with_start(
+        self,
+        workflow_input: SubjectWorkflowInput,
+        command: Command,
+        actor: Actor,
+    ) -> SubmitResult:
         operation = WithStartWorkflowOperation(
             SubjectWorkflow.run,
-            SubjectWorkflowInput(subject_id=subject_id, protocol=protocol, state=state),
-            id=workflow_id_for(subject_id),
+            workflow_input,
+            id=workflow_id_for(workflow_input.subject_id),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
