@@ -34,7 +34,7 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(result)
         return
-    state = result.get("state", {})
+    state = result.get("summary") or result.get("state") or {}
     for event in result.get("events", []):
         console.print(
             f"[green]recorded[/] #{event['seq']} {event['type']} "

@@ -22,6 +22,7 @@ from domain.protocol import Protocol, load_protocol
 from domain.state import SubjectState
 from domain.study import SlotDecision, StudyState
 from domain.subject import fold
+from domain.summary import SubjectSummary
 from store.base import EventStore
 from workflows.study import (
     ReviewSubmission,
@@ -57,6 +58,13 @@ def _domain_error(exc: WorkflowUpdateFailedError) -> errors.DomainError:
     return errors.DomainError(str(cause or exc))
 
 
+def _with_summary(result: SubmitResult) -> SubmitResult:
+    """Callers read ``summary``; runs started before the lean results return the state."""
+    if result.summary is None and result.state is not None:
+        return result.model_copy(update={"summary": SubjectSummary.of(result.state)})
+    return result
+
+
 class SubjectGateway:
     """Sends commands to SubjectWorkflows and reads their state, in domain terms."""
 
@@ -90,8 +98,10 @@ class SubjectGateway:
             SubjectWorkflow.run, workflow_id_for(subject_id)
         )
         try:
-            return await handle.execute_update(
-                SubjectWorkflow.submit, Submission(command=command, actor=actor)
+            return _with_summary(
+                await handle.execute_update(
+                    SubjectWorkflow.submit, Submission(command=command, actor=actor)
+                )
             )
         except WorkflowUpdateFailedError as exc:
             raise _domain_error(exc) from exc
@@ -143,10 +153,12 @@ class SubjectGateway:
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
         try:
-            return await self.client.execute_update_with_start_workflow(
-                SubjectWorkflow.submit,
-                Submission(command=command, actor=actor),
-                start_workflow_operation=operation,
+            return _with_summary(
+                await self.client.execute_update_with_start_workflow(
+                    SubjectWorkflow.submit,
+                    Submission(command=command, actor=actor),
+                    start_workflow_operation=operation,
+                )
             )
         except WorkflowUpdateFailedError as exc:
             raise _domain_error(exc) from exc

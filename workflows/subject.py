@@ -24,10 +24,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.state import SubjectState
     from domain.study import RecordDltOutcome, RecordSubjectInfused, require_slot
     from domain.subject import apply, decide
+    from domain.summary import SubjectSummary
     from workflows.persist import persist
 
 __all__ = [
+    "DEFAULT_MAX_UPDATES_PER_RUN",
+    "LEAN_RESULTS_PATCH",
     "SAFETY_PATCH",
+    "UPDATE_COUNT_PATCH",
     "VISIT_ALERTS_PATCH",
     "SubjectWorkflow",
     "SubjectWorkflowInput",
@@ -43,6 +47,11 @@ NOTIFY_RETRY = RetryPolicy(
 SAFETY_PATCH = "safety-deadlines"
 # Histories recorded before visit reminders and missed-visit warnings replay without them.
 VISIT_ALERTS_PATCH = "visit-alerts"
+# Update results carry the new events and a summary instead of the whole state.
+LEAN_RESULTS_PATCH = "issue13-lean-results"
+# A run continues as new after this many updates, well before Temporal's 2,000 per run.
+UPDATE_COUNT_PATCH = "issue13-update-count-can"
+DEFAULT_MAX_UPDATES_PER_RUN = 1000
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -59,13 +68,20 @@ class SubjectWorkflowInput(BaseModel):
     # The StudyWorkflow id when dose-level slots gate lymphodepletion and infusions and DLT
     # outcomes are reported to the study; None runs the subject on its own.
     study_id: str | None = None
+    # Temporal refuses more than 2,000 updates in one run; the run continues as new after this
+    # many accepted ones (the history-size suggestion alone does not count updates).
+    max_updates_per_run: int = DEFAULT_MAX_UPDATES_PER_RUN
 
 
 class SubmitResult(BaseModel):
+    """What a command recorded. ``state`` is only filled by runs started before the
+    lean-results patch; newer runs return ``summary`` and leave the full state to the query."""
+
     model_config = ConfigDict(frozen=True)
 
     events: tuple[Event, ...]
-    state: SubjectState
+    state: SubjectState | None = None
+    summary: SubjectSummary | None = None
 
 
 def _rejection(exc: DomainError) -> ApplicationError:
@@ -87,24 +103,22 @@ class SubjectWorkflow:
         self._study_id = input.study_id
         self._safety = False
         self._visit_alerts = False
+        self._max_updates = input.max_updates_per_run
+        # Updates accepted by this run (the handler ran), rejected ones included.
+        self._updates = 0
+        self._count_updates = False
 
     @workflow.run
     async def run(self, input: SubjectWorkflowInput) -> SubjectState:
         self._safety = workflow.patched(SAFETY_PATCH)
         self._visit_alerts = workflow.patched(VISIT_ALERTS_PATCH)
+        self._count_updates = workflow.patched(UPDATE_COUNT_PATCH)
         while not self._finished():
-            if workflow.info().is_continue_as_new_suggested():
+            if workflow.info().is_continue_as_new_suggested() or self._update_budget_spent():
                 await workflow.wait_condition(
                     lambda: not self._lock.locked() and workflow.all_handlers_finished()
                 )
-                workflow.continue_as_new(
-                    SubjectWorkflowInput(
-                        subject_id=self._subject_id,
-                        protocol=self._protocol,
-                        state=self._state,
-                        study_id=self._study_id,
-                    )
-                )
+                workflow.continue_as_new(self._next_run_input())
             seen = self._version
             deadline = next_deadline(self._state, self._protocol, safety=self._safety)
             timeout = None
@@ -112,7 +126,9 @@ class SubjectWorkflow:
                 timeout = max((deadline.due_at - workflow.now()).total_seconds(), 0.0)
             try:
                 await workflow.wait_condition(
-                    self._changed_since(seen), timeout=timeout, timeout_summary="deadline"
+                    self._woken_since(seen),
+                    timeout=timeout,
+                    timeout_summary="deadline",
                 )
             except TimeoutError:
                 if deadline is not None and not await self._system(deadline.command):
@@ -129,8 +145,22 @@ class SubjectWorkflow:
         pending = next_deadline(self._state, self._protocol, safety=True)
         return pending is None and not self._state.unreported_saes
 
-    def _changed_since(self, version: int) -> Callable[[], bool]:
-        return lambda: self._version != version
+    def _woken_since(self, version: int) -> Callable[[], bool]:
+        """Changed, or the run has taken as many updates as it should."""
+        return lambda: self._version != version or self._update_budget_spent()
+
+    def _update_budget_spent(self) -> bool:
+        return self._count_updates and self._updates >= self._max_updates
+
+    def _next_run_input(self) -> SubjectWorkflowInput:
+        """Only what the next run needs: the folded state (with its chain head) and settings."""
+        return SubjectWorkflowInput(
+            subject_id=self._subject_id,
+            protocol=self._protocol,
+            state=self._state,
+            study_id=self._study_id,
+            max_updates_per_run=self._max_updates,
+        )
 
     async def _system(self, command: Command) -> bool:
         async with self._lock:
@@ -208,6 +238,7 @@ class SubjectWorkflow:
 
     @workflow.update
     async def submit(self, submission: Submission) -> SubmitResult:
+        self._updates += 1
         async with self._lock:
             try:
                 # Decided again under the lock: another update may have changed the state.
@@ -222,6 +253,9 @@ class SubjectWorkflow:
             except DomainError as exc:
                 raise _rejection(exc) from exc
             sealed = await self._record(submission.actor, events)
+            if workflow.patched(LEAN_RESULTS_PATCH):
+                # Constant-size history entries: the full state stays out of the result.
+                return SubmitResult(events=sealed, summary=SubjectSummary.of(self._state))
             return SubmitResult(events=sealed, state=self._state)
 
     @submit.validator

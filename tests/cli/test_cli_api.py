@@ -64,7 +64,7 @@ async def test_a_subject_goes_from_registration_to_enrollment_through_the_cli(
         "--json",
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["state"]["phase"] == "consented"
+    assert json.loads(result.stdout)["summary"]["phase"] == "consented"
 
     record = write_json(
         tmp_path, "screening.json", eligible_record_json("SLE", screening_date=date.today())
@@ -93,7 +93,7 @@ async def test_a_subject_goes_from_registration_to_enrollment_through_the_cli(
         "--json",
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["state"]["phase"] == "enrolled"
+    assert json.loads(result.stdout)["summary"]["phase"] == "enrolled"
 
     shown = await trial(live_server, "mona", "subject", "show", subject_id, "--json")
     assert json.loads(shown.stdout)["dose_level"] == "DL1"

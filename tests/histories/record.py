@@ -1,4 +1,7 @@
-"""Regenerate the saved workflow histories: ``python -m tests.histories.record``.
+"""Regenerate the saved workflow histories: ``python -m tests.histories.record [PREFIX]``.
+
+With a PREFIX only the histories whose file name starts with it are recorded (and the changed
+workflow's is left alone), so a new patch adds histories without re-recording the older ones.
 
 ``subject_*.json`` are histories of the CURRENT SubjectWorkflow (the replay guard in
 tests/workflows/test_replay.py must replay them cleanly; re-record only when a change to the
@@ -40,6 +43,10 @@ CURRENT: dict[str, tuple[str, Scenario]] = {
     "subject_full_lifecycle.json": ("S-HIST-LIFE", full_life),
     "subject_screen_failure.json": ("S-HIST-SCRF", screen_failure),
     "subject_withdrawal.json": ("S-HIST-WDRL", withdrawal),
+    # Lean update results and the updates-per-run budget (issue 13).
+    "subject_issue13_full_lifecycle.json": ("S-HIST-I13-LIFE", full_life),
+    "subject_issue13_screen_failure.json": ("S-HIST-I13-SCRF", screen_failure),
+    "subject_issue13_withdrawal.json": ("S-HIST-I13-WDRL", withdrawal),
 }
 CHANGED = ("changed_subject_workflow.json", "S-HIST-CHGD", screen_failure)
 
@@ -63,7 +70,7 @@ async def _record(
     return history.to_json()
 
 
-async def main() -> None:
+async def main(prefix: str = "") -> None:
     server = Path(sys.executable).parent / "temporal-test-server"
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(server), data_converter=pydantic_data_converter
@@ -72,10 +79,15 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             store = SqlEventStore(f"sqlite:///{Path(tmp) / 'events.db'}")
             for name, (subject, scenario) in CURRENT.items():
+                if not name.startswith(prefix):
+                    continue
                 text = await _record(env, store, SubjectWorkflow, subject, scenario)
                 (HERE / name).write_text(text + "\n", encoding="utf-8")
                 print(f"wrote {name}")
             name, subject, scenario = CHANGED
+            if prefix:
+                store.close()
+                return
             text = await _record(env, store, ChangedSubjectWorkflow, subject, scenario)
             (HERE / name).write_text(text + "\n", encoding="utf-8")
             print(f"wrote {name}")
@@ -85,4 +97,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else ""))

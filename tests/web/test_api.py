@@ -93,7 +93,7 @@ async def test_registering_returns_201_with_the_event_recorded_under_the_authent
     body = response.json()
     assert [e["type"] for e in body["events"]] == ["subject.registered"]
     assert body["events"][0]["actor"] == {"user_id": "cora", "role": "coordinator"}
-    assert body["state"]["phase"] == "registered"
+    assert body["summary"]["phase"] == "registered"
 
 
 async def test_an_actor_in_the_body_is_refused_so_it_cannot_be_forged(
@@ -117,7 +117,7 @@ async def test_a_command_moves_the_subject_on_and_appears_in_state_and_events(
         f"/api/subjects/{subject_id}/commands", json=await consent_body(time_env, gateway)
     )
     assert response.status_code == 200, response.text
-    assert response.json()["state"]["phase"] == "consented"
+    assert response.json()["summary"]["phase"] == "consented"
 
     state = (await client.get(f"/api/subjects/{subject_id}")).json()
     assert state["phase"] == "consented"

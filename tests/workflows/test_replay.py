@@ -14,7 +14,13 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.subject import SAFETY_PATCH, VISIT_ALERTS_PATCH, SubjectWorkflow
+from workflows.subject import (
+    LEAN_RESULTS_PATCH,
+    SAFETY_PATCH,
+    UPDATE_COUNT_PATCH,
+    VISIT_ALERTS_PATCH,
+    SubjectWorkflow,
+)
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("subject_*.json"))
 
@@ -50,6 +56,26 @@ def test_current_histories_carry_every_patch_and_older_ones_do_not() -> None:
     assert not patched("subject_pre_safety_full_lifecycle.json", SAFETY_PATCH)
     assert patched("subject_pre_visit_alerts_full_lifecycle.json", SAFETY_PATCH)
     assert not patched("subject_pre_visit_alerts_full_lifecycle.json", VISIT_ALERTS_PATCH)
+
+
+def _has_patch(name: str, patch: str) -> bool:
+    path = Path(__file__).parents[1] / "histories" / name
+    history = WorkflowHistory.from_json(name, path.read_text(encoding="utf-8"))
+    return any(
+        e.marker_recorded_event_attributes.marker_name == "core_patch"
+        and patch.encode() in e.marker_recorded_event_attributes.SerializeToString()
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    )
+
+
+def test_issue13_histories_carry_lean_results_and_the_update_budget() -> None:
+    for scenario in ("full_lifecycle", "screen_failure", "withdrawal"):
+        for patch in (LEAN_RESULTS_PATCH, UPDATE_COUNT_PATCH):
+            assert _has_patch(f"subject_issue13_{scenario}.json", patch), (scenario, patch)
+    # Recorded before issue 13: they prove older subjects still replay.
+    assert not _has_patch("subject_full_lifecycle.json", LEAN_RESULTS_PATCH)
+    assert not _has_patch("subject_full_lifecycle.json", UPDATE_COUNT_PATCH)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

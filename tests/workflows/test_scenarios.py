@@ -42,8 +42,8 @@ async def test_pi_signing_not_eligible_ends_screening_as_screen_failure(
     driver = SubjectDriver(time_env, gateway, new_subject())
     await driver.register("SSc")
     await driver.consent()
-    recorded = await driver.screening("SSc", hemoglobin={"value": 59, "unit": "g/L"})
-    assert recorded.state.screening_eligible is False
+    await driver.screening("SSc", hemoglobin={"value": 59, "unit": "g/L"})
+    assert (await driver.state()).screening_eligible is False
 
     with pytest.raises(MissingPrerequisite, match="do not meet every criterion"):
         await driver.send(
