@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.events import EventActivities
 from activities.notifications import NotificationActivities
 from store.base import EventStore
 from store.factory import open_store
 from store.sql import SqlEventStore
+from store.traced import traced
 from system.config import Settings, load_settings
 from system.logging import configure_logging
+from system.telemetry import (
+    ActivityMetricsInterceptor,
+    configure_tracing,
+    tracing_interceptors,
+    worker_runtime,
+)
 from system.temporal import connect, dev_server
 from workflows.study import StudyWorkflow
 from workflows.subject import SubjectWorkflow
@@ -39,10 +46,15 @@ def default_outbox(store: EventStore) -> Path:
 
 
 def build_worker(
-    client: Client, store: EventStore, task_queue: str, outbox: Path | None = None
+    client: Client,
+    store: EventStore,
+    task_queue: str,
+    outbox: Path | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
     """``outbox``: the safety-notification JSONL file; by default beside a SQLite event store,
-    else under the data directory."""
+    else under the data directory. ``interceptors``: worker-side ones (activity timings);
+    the client's own (tracing) apply to the worker by themselves."""
     events = EventActivities(store)
     notifications = NotificationActivities(outbox or default_outbox(store))
     return Worker(
@@ -50,6 +62,7 @@ def build_worker(
         task_queue=task_queue,
         workflows=[SubjectWorkflow, StudyWorkflow],
         activities=[events.append_events, notifications.notify],
+        interceptors=interceptors,
     )
 
 
@@ -69,11 +82,26 @@ async def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_format)
     async with temporal_address(settings) as address:
-        client = await connect(address, settings.temporal_namespace)
-        store = open_store(settings.event_store_url)
-        log.info("worker starting", temporal=address, task_queue=settings.task_queue)
+        tracing = configure_tracing(settings.otel_endpoint, "jy231-worker")
+        runtime = worker_runtime(settings.worker_metrics)
+        client = await connect(
+            address,
+            settings.temporal_namespace,
+            interceptors=tracing_interceptors(tracing),
+            runtime=runtime,
+        )
+        store = traced(open_store(settings.event_store_url))
+        log.info(
+            "worker starting",
+            temporal=address,
+            task_queue=settings.task_queue,
+            metrics=f"http://{settings.worker_metrics}/metrics" if runtime else None,
+        )
         outbox = settings.data_dir / OUTBOX_NAME
-        await build_worker(client, store, settings.task_queue, outbox).run()
+        worker = build_worker(
+            client, store, settings.task_queue, outbox, [ActivityMetricsInterceptor()]
+        )
+        await worker.run()
 
 
 if __name__ == "__main__":

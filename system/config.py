@@ -27,6 +27,12 @@ class Settings(BaseModel):
     users_file: Path
     # Dose-level cohorts (3+3, sentinel staggering) gate each subject's lymphodepletion.
     study_gating: bool = True
+    # host:port of the worker's Prometheus endpoint (Temporal SDK metrics); None switches it off.
+    worker_metrics: str | None = "127.0.0.1:9464"
+    # Workflows upsert the trial's search attributes (the namespace must have them registered).
+    search_attributes: bool = False
+    # OTLP/HTTP traces endpoint; None leaves tracing off.
+    otel_endpoint: str | None = None
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -45,7 +51,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         temporal_ui_port=int(env.get("TEMPORAL_UI_PORT", "8233")),
         users_file=Path(env.get("JY231_USERS_FILE", "config/users.toml")).resolve(),
         study_gating=_flag(env.get("JY231_STUDY_GATING", "1"), "JY231_STUDY_GATING"),
+        search_attributes=_flag(env.get("JY231_SEARCH_ATTRIBUTES", "0"), "JY231_SEARCH_ATTRIBUTES"),
+        worker_metrics=_optional(env.get("JY231_WORKER_METRICS", "127.0.0.1:9464")),
+        otel_endpoint=env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or None,
     )
+
+
+def _optional(value: str) -> str | None:
+    return None if value.strip().lower() in {"", "0", "off", "none"} else value.strip()
 
 
 def _flag(value: str, name: str) -> bool:

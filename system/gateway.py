@@ -75,6 +75,7 @@ class SubjectGateway:
         protocol: Protocol,
         study_id: str | None = None,
         store: EventStore | None = None,
+        search_attributes: bool = False,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
@@ -83,6 +84,8 @@ class SubjectGateway:
         self.study_id = study_id
         # Read to re-open an ended subject for a correction; without it ended subjects are final.
         self.store = store
+        # Whether the namespace has the trial's search attributes registered for workflows to set.
+        self.search_attributes = search_attributes
 
     async def register(self, command: RegisterSubject, actor: Actor) -> SubmitResult:
         """Start the subject's workflow and register it in one call (update-with-start)."""
@@ -144,11 +147,15 @@ class SubjectGateway:
         command: Command,
         actor: Actor,
     ) -> SubmitResult:
+        if self.search_attributes:
+            workflow_input = workflow_input.model_copy(update={"search_attributes": True})
         operation = WithStartWorkflowOperation(
             SubjectWorkflow.run,
             workflow_input,
             id=workflow_id_for(workflow_input.subject_id),
             task_queue=self.task_queue,
+            # Shown in the Temporal UI; the pseudonymous subject id is the only identifier in it.
+            static_summary=f"JY231 subject {workflow_input.subject_id}",
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from system.telemetry import add_trace_context
+
 __all__ = ["configure_logging"]
 
 
@@ -17,6 +19,7 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_context,
     ]
     renderer: structlog.typing.Processor
     if fmt == "json":

@@ -78,6 +78,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> int:
         else:
             address = str(settings.temporal_address)
         env = {**os.environ, "TEMPORAL_ADDRESS": address}
+        if embedded:
+            # The embedded dev server registers the trial's search attributes at start.
+            env.setdefault("JY231_SEARCH_ATTRIBUTES", "1")
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
         try:
             worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT)

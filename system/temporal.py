@@ -8,21 +8,34 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import structlog
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
+
+from workflows.search_attributes import dev_server_arguments
 
 __all__ = ["connect", "dev_server", "temporal_binary", "wait_for_port"]
 
 log = structlog.get_logger(__name__)
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
+async def connect(
+    address: str,
+    namespace: str = "default",
+    *,
+    interceptors: Sequence[Interceptor] = (),
+    runtime: Runtime | None = None,
+) -> Client:
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address,
+        namespace=namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=interceptors,
+        runtime=runtime,
     )
 
 
@@ -57,6 +70,7 @@ async def dev_server(data_dir: Path, port: int = 7233, ui_port: int = 8233) -> A
         "--port", str(port),
         "--ui-port", str(ui_port),
         "--log-level", "warn",
+        *dev_server_arguments(),
     ]  # fmt: skip
     log_file = (data_dir / "temporal-server.log").open("ab")
     proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)

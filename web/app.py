@@ -14,11 +14,14 @@ from fastapi.templating import Jinja2Templates
 
 from store.base import EventStore
 from system.gateway import StudyGateway, SubjectGateway
-from web import api, pages, safety_api, safety_pages, study_api, study_pages
+from system.metrics import AppMetrics
+from web import api, ops, pages, safety_api, safety_pages, study_api, study_pages
 from web.auth import UserDirectory
 from web.context import AppContext
 from web.errors import install_error_handlers
+from web.ops import ReadSideCollector
 from web.session import SessionSigner
+from web.tracing import RequestSpanMiddleware
 from worker import default_outbox
 
 __all__ = ["create_app"]
@@ -36,6 +39,7 @@ def create_app(
     lifespan: Any = None,
     outbox: Path | None = None,
     study: StudyGateway | None = None,
+    metrics: AppMetrics | None = None,
 ) -> FastAPI:
     """``outbox``: the workers' safety-notification file; by default where the worker puts it
     for this store. ``study``: the StudyWorkflow the slot and safety-review forms talk to."""
@@ -57,13 +61,17 @@ def create_app(
         today=today,
         outbox=outbox or default_outbox(store),
         study=study,
+        metrics=metrics or AppMetrics(),
     )
+    app.state.ctx.metrics.registry.register(ReadSideCollector(app.state.ctx))
     install_error_handlers(app)
+    app.add_middleware(RequestSpanMiddleware)
     app.include_router(api.router)
     app.include_router(safety_api.router)
     app.include_router(study_api.router)
     app.include_router(pages.router)
     app.include_router(safety_pages.router)
     app.include_router(study_pages.router)
+    app.include_router(ops.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

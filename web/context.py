@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from store.base import EventStore
 from system.gateway import StudyGateway, SubjectGateway
+from system.metrics import AppMetrics
 from web.auth import UserDirectory
 from web.session import SessionSigner
 
@@ -31,6 +32,8 @@ class AppContext:
     outbox: Path
     # The trial's StudyWorkflow; None hides the slot and safety-review forms.
     study: StudyGateway | None = None
+    # Prometheus registry of this app's own metrics (commands, outcomes, latency).
+    metrics: AppMetrics | None = None
 
 
 def context(request: Request) -> AppContext:

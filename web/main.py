@@ -14,6 +14,8 @@ from store.factory import open_store
 from system.config import load_settings
 from system.gateway import StudyGateway, SubjectGateway
 from system.logging import configure_logging
+from system.metrics import AppMetrics, CommandMetricsInterceptor
+from system.telemetry import configure_tracing, tracing_interceptors
 from system.temporal import connect
 from web.app import create_app
 from web.auth import UserDirectory
@@ -31,7 +33,13 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
     configure_logging(settings.log_format)
     address = settings.temporal_address or DEFAULT_TEMPORAL_ADDRESS
-    client = await connect(address, settings.temporal_namespace)
+    metrics = AppMetrics()
+    tracing = configure_tracing(settings.otel_endpoint, "jy231-web")
+    client = await connect(
+        address,
+        settings.temporal_namespace,
+        interceptors=[CommandMetricsInterceptor(metrics), *tracing_interceptors(tracing)],
+    )
     store = open_store(settings.event_store_url)
     protocol = load_protocol()
     study = StudyGateway(client, settings.task_queue, protocol)
@@ -39,10 +47,21 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
         # Idempotent (USE_EXISTING): every start-up joins the one StudyWorkflow of the trial.
         await study.start()
         gateway = SubjectGateway(
-            client, settings.task_queue, protocol, study_id=study.workflow_id, store=store
+            client,
+            settings.task_queue,
+            protocol,
+            study_id=study.workflow_id,
+            store=store,
+            search_attributes=settings.search_attributes,
         )
     else:
-        gateway = SubjectGateway(client, settings.task_queue, protocol, store=store)
+        gateway = SubjectGateway(
+            client,
+            settings.task_queue,
+            protocol,
+            store=store,
+            search_attributes=settings.search_attributes,
+        )
     log.info(
         "study gating " + ("on" if settings.study_gating else "off"),
         study=study.workflow_id if settings.study_gating else None,
@@ -59,6 +78,7 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
             # Where worker.main writes alerts, so the alerts page reads what the worker wrote.
             outbox=settings.data_dir / OUTBOX_NAME,
             study=study,
+            metrics=metrics,
         ),
     )
     log.info("web app ready", temporal=address, users=len(users))

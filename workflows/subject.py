@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM_ACTOR, Actor
     from domain.alerts import alert_for
     from domain.commands import Command, GrantStudySlot, Submission
-    from domain.deadlines import next_deadline
+    from domain.deadlines import Deadline, next_deadline
     from domain.errors import DomainError
     from domain.events import Event, NewEvent
     from domain.protocol import Protocol
@@ -26,12 +26,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.subject import apply, decide
     from domain.summary import SubjectSummary
     from workflows.persist import persist
+    from workflows.search_attributes import current_details, subject_search_attributes
 
 __all__ = [
     "DEFAULT_MAX_UPDATES_PER_RUN",
     "LEAN_RESULTS_PATCH",
     "SAFETY_PATCH",
     "UPDATE_COUNT_PATCH",
+    "SEARCH_ATTRIBUTES_PATCH",
     "VISIT_ALERTS_PATCH",
     "SubjectWorkflow",
     "SubjectWorkflowInput",
@@ -52,6 +54,8 @@ LEAN_RESULTS_PATCH = "issue13-lean-results"
 # A run continues as new after this many updates, well before Temporal's 2,000 per run.
 UPDATE_COUNT_PATCH = "issue13-update-count-can"
 DEFAULT_MAX_UPDATES_PER_RUN = 1000
+# Subjects describe where they stand in Temporal's own views (search attributes, details).
+SEARCH_ATTRIBUTES_PATCH = "17-search-attributes"
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -71,6 +75,9 @@ class SubjectWorkflowInput(BaseModel):
     # Temporal refuses more than 2,000 updates in one run; the run continues as new after this
     # many accepted ones (the history-size suggestion alone does not count updates).
     max_updates_per_run: int = DEFAULT_MAX_UPDATES_PER_RUN
+    # Upsert the trial's typed search attributes; only where the namespace has them registered
+    # (the embedded dev server and the compose setup do), since upserting an unknown one fails.
+    search_attributes: bool = False
 
 
 class SubmitResult(BaseModel):
@@ -107,12 +114,16 @@ class SubjectWorkflow:
         # Updates accepted by this run (the handler ran), rejected ones included.
         self._updates = 0
         self._count_updates = False
+        self._search_attributes = input.search_attributes
+        self._described: object | None = None
 
     @workflow.run
     async def run(self, input: SubjectWorkflowInput) -> SubjectState:
         self._safety = workflow.patched(SAFETY_PATCH)
         self._visit_alerts = workflow.patched(VISIT_ALERTS_PATCH)
         self._count_updates = workflow.patched(UPDATE_COUNT_PATCH)
+        # Asked only when wanted, so subjects without search attributes leave no marker.
+        describe = self._search_attributes and workflow.patched(SEARCH_ATTRIBUTES_PATCH)
         while not self._finished():
             if workflow.info().is_continue_as_new_suggested() or self._update_budget_spent():
                 await workflow.wait_condition(
@@ -121,6 +132,8 @@ class SubjectWorkflow:
                 workflow.continue_as_new(self._next_run_input())
             seen = self._version
             deadline = next_deadline(self._state, self._protocol, safety=self._safety)
+            if describe:
+                self._describe(deadline)
             timeout = None
             if deadline is not None and deadline != self._parked:
                 timeout = max((deadline.due_at - workflow.now()).total_seconds(), 0.0)
@@ -135,6 +148,14 @@ class SubjectWorkflow:
                     self._parked = deadline
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
+
+    def _describe(self, deadline: Deadline | None) -> None:
+        updates = subject_search_attributes(self._state, deadline)
+        # Upserts are history events: write them only when something an operator filters on moved.
+        if updates != self._described:
+            workflow.upsert_search_attributes(updates)
+            self._described = updates
+        workflow.set_current_details(current_details(self._state, deadline))
 
     def _finished(self) -> bool:
         if not self._state.phase.is_terminal:
@@ -160,6 +181,7 @@ class SubjectWorkflow:
             state=self._state,
             study_id=self._study_id,
             max_updates_per_run=self._max_updates,
+            search_attributes=self._search_attributes,
         )
 
     async def _system(self, command: Command) -> bool:
