@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from store.base import EventStore
 from system.gateway import StudyGateway, SubjectGateway
 from system.metrics import AppMetrics
-from web import api, ops, pages, safety_api, safety_pages, study_api, study_pages
+from web import api, ops, overview_pages, pages, safety_api, safety_pages, study_api, study_pages
 from web.auth import UserDirectory
 from web.context import AppContext
 from web.errors import install_error_handlers
@@ -73,5 +73,6 @@ def create_app(
     app.include_router(safety_pages.router)
     app.include_router(study_pages.router)
     app.include_router(ops.router)
+    app.include_router(overview_pages.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

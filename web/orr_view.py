@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict
 
 from domain.report import TIMEPOINTS, OrrCell, OrrReport, orr, rows_from_streams
 from store.base import EventStore
+from web.charts import orr_svg
 
-__all__ = ["OrrTable", "ci_text", "load_orr", "orr_tables"]
+__all__ = ["OrrTable", "ci_text", "load_orr", "orr_chart", "orr_tables"]
 
 
 class OrrTable(BaseModel):
@@ -34,6 +36,19 @@ def ci_text(cell: OrrCell) -> str:
     if cell.orr is None or cell.ci_low is None or cell.ci_high is None:
         return "—"
     return f"{_pct(cell.orr)} % ({_pct(cell.ci_low)}–{_pct(cell.ci_high)} %)"
+
+
+def orr_chart(report: OrrReport) -> Markup:
+    """The overall ORR of each timepoint with its interval, as one picture."""
+    points: list[tuple[str, float | None, float | None, float | None, str]] = []
+    for timepoint in TIMEPOINTS:
+        cell = report.cell(timepoint)
+        if cell is None:
+            points.append((timepoint, None, None, None, "none"))
+            continue
+        caption = f"{cell.responders}/{cell.evaluable}"
+        points.append((timepoint, cell.orr, cell.ci_low, cell.ci_high, caption))
+    return orr_svg(points)
 
 
 def orr_tables(report: OrrReport) -> list[OrrTable]:

@@ -20,6 +20,7 @@ from domain.state import SubjectState
 from domain.subject import fold
 from domain.values import Phase
 from web.api import check_role
+from web.charts import phase_spans, swimlane_svg
 from web.context import AppContext, context
 from web.csrf import form_actor, form_writer
 from web.errors import status_for
@@ -240,6 +241,7 @@ async def subject_page_response(
         row=row,
         state=state,
         timeline=_timeline(events),
+        swimlane=swimlane_svg(phase_spans(events), row.visits if row else (), today),
         visits=visits,
         forms=[f for f in forms if f.group == "course"],
         safety_forms=[f for f in forms if f.group == "safety"],

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from domain.actors import Actor
 from web.alerts import newest_first
 from web.context import AppContext, context
-from web.orr_view import ci_text, load_orr, orr_tables
+from web.orr_view import ci_text, load_orr, orr_chart, orr_tables
 from web.rendering import render
 from web.security import page_actor
 
@@ -32,6 +32,7 @@ async def orr_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
         "orr.html",
         actor=actor,
         tables=orr_tables(report),
+        chart=orr_chart(report),
         confidence=report.confidence,
         ci_text=ci_text,
         today=ctx.today(),

@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.actors import Actor, Role
 from domain.errors import DomainError, NotFound, RoleNotAllowed
 from system.gateway import StudyGateway
+from web.charts import escalation_svg
 from web.context import AppContext, context
 from web.errors import status_for
 from web.pages import FormWriter, subject_page_response
@@ -73,6 +74,11 @@ async def _study_page(
         status_code=status_code,
         actor=actor,
         study=view,
+        escalation=escalation_svg(
+            view.cohorts,
+            ctx.gateway.protocol.safety.dlt_window_days,
+            ctx.gateway.protocol.safety.sentinel_stagger_days,
+        ),
         review=review,
         notice=notice,
     )
