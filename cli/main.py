@@ -7,6 +7,7 @@ import logging
 import typer
 
 from cli.audit import app as audit_app
+from cli.demo import app as demo_app
 from cli.eligibility import app as eligibility_app
 from cli.operations import register_commands
 from cli.report import app as report_app
@@ -29,6 +30,7 @@ app.add_typer(audit_app, name="audit")
 app.command("simulate")(simulate)
 app.add_typer(subject_app, name="subject")
 app.add_typer(study_app, name="study")
+app.add_typer(demo_app, name="demo")
 register_commands(app)
 
 

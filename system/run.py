@@ -56,6 +56,22 @@ def _banner(settings: Settings, address: str, embedded: bool) -> str:
     return "\n".join(lines)
 
 
+async def _offer_demo(settings: Settings) -> None:
+    """An empty trial is seeded when JY231_DEMO=1, else the banner's last line says how."""
+    from cli.demo import seed
+
+    url = f"http://{settings.web_host}:{settings.web_port}"
+    if os.environ.get("JY231_DEMO", "").strip() not in {"1", "true", "yes", "on"}:
+        print("  Empty trial? `trial demo seed` (or JY231_DEMO=1 make run) adds a demo cohort.")
+        return
+    try:
+        seeded = await asyncio.to_thread(seed, url, None, lambda line: log.info(line))
+    except Exception as exc:  # a failed demo (typer.Exit included) must not stop the services
+        log.error("demo seed failed", error=repr(exc))
+        return
+    log.info("demo cohort ready", seeded=len(seeded))
+
+
 def _stop(proc: subprocess.Popen[bytes], name: str) -> None:
     if proc.poll() is not None:
         return
@@ -97,6 +113,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> int:
             children.append(("web", web))
             await wait_for_port(settings.web_host, settings.web_port, timeout=60)
             print(_banner(settings, address, embedded), flush=True)
+            await _offer_demo(settings)
             while not stop.is_set():
                 for name, proc in children:
                     if proc.poll() is not None:
