@@ -33,6 +33,7 @@ bench: setup
 clean:
 	rm -rf $(VENV) .data build *.egg-info
 
-# Refresh docs/dashboard.png from the browser test's board screenshot.
+# Refresh the README's pictures (docs/*.png) from the browser tests' screenshots.
 screenshots: setup
-	JY231_UPDATE_DOCS=1 $(BIN)/pytest -q -p no:cacheprovider tests/web/test_dashboard_browser.py
+	JY231_UPDATE_DOCS=1 $(BIN)/pytest -q -p no:cacheprovider tests/web/test_dashboard_browser.py \
+	  tests/web/test_pictures_browser.py tests/cli/test_demo_seed.py

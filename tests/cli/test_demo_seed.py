@@ -1,17 +1,25 @@
-"""`trial demo seed` fills a new installation through the running API, one subject per stage."""
+"""`trial demo seed` fills a new installation through the running API, one subject per stage,
+and the seeded board is what the README shows."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+
+from playwright.async_api import Browser, expect
 
 from cli.demo import DEMO_SUBJECTS, seed
 from domain.subject import fold
 from store.sql import SqlEventStore
-from tests.web.live import LiveServer
+from tests.web.live import ROOT, LiveServer
+from tests.web.test_dashboard_browser import ARTIFACTS, browser, log_in
+
+__all__ = ["browser"]
 
 
 async def test_the_demo_seeds_a_subject_at_every_stage_through_the_api_and_only_once(
-    live_server: LiveServer, sqlite_store: SqlEventStore
+    live_server: LiveServer, sqlite_store: SqlEventStore, browser: Browser
 ) -> None:
     seeded = await asyncio.to_thread(seed, live_server.url)
 
@@ -40,3 +48,11 @@ async def test_the_demo_seeds_a_subject_at_every_stage_through_the_api_and_only_
 
     assert await asyncio.to_thread(seed, live_server.url) == []
     assert len(sqlite_store.board()) == len(DEMO_SUBJECTS)
+
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await log_in(page, live_server, "petra")
+    await expect(page.locator("table.board tbody tr")).to_have_count(len(DEMO_SUBJECTS))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "seeded-board.png"), full_page=True)
+    if os.environ.get("JY231_UPDATE_DOCS") == "1":
+        shutil.copyfile(ARTIFACTS / "seeded-board.png", ROOT / "docs" / "dashboard.png")

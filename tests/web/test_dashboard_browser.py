@@ -96,8 +96,8 @@ async def test_a_coordinator_registers_and_consents_a_subject_and_sees_it_on_the
     await expect(row).to_contain_text("consented")
     await page.screenshot(path=str(ARTIFACTS / "board.png"), full_page=True)
     if os.environ.get("JY231_UPDATE_DOCS") == "1":
-        # `make screenshots`: the README's picture is refreshed on request, not by every run.
-        shutil.copyfile(ARTIFACTS / "board.png", ROOT / "docs" / "dashboard.png")
+        # `make screenshots`: the pictures are refreshed on request, not by every run (the
+        # board comes from the demo seed test).
         shutil.copyfile(ARTIFACTS / "subject.png", ROOT / "docs" / "subject.png")
 
     await page.goto(f"{live_server.url}/visits")
