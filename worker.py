@@ -13,11 +13,13 @@ from temporalio.worker import Interceptor, Worker
 
 from activities.events import EventActivities
 from activities.notifications import NotificationActivities
+from domain.signing import Keyring
 from store.base import EventStore
 from store.factory import open_store
 from store.sql import SqlEventStore
 from store.traced import traced
 from system.config import Settings, load_settings
+from system.keys import load_keyring
 from system.logging import configure_logging
 from system.telemetry import (
     ActivityMetricsInterceptor,
@@ -28,6 +30,7 @@ from system.telemetry import (
 from system.temporal import connect, dev_server
 from workflows.study import StudyWorkflow
 from workflows.subject import SubjectWorkflow
+from workflows.trust import install_keyring
 
 __all__ = ["OUTBOX_NAME", "build_worker", "default_outbox", "main", "temporal_address"]
 
@@ -51,10 +54,14 @@ def build_worker(
     task_queue: str,
     outbox: Path | None = None,
     interceptors: Sequence[Interceptor] = (),
+    keyring: Keyring | None = None,
 ) -> Worker:
     """``outbox``: the safety-notification JSONL file; by default beside a SQLite event store,
     else under the data directory. ``interceptors``: worker-side ones (activity timings);
-    the client's own (tracing) apply to the worker by themselves."""
+    the client's own (tracing) apply to the worker by themselves. ``keyring``: the keys the
+    gateway's seals are checked with; by default this process's (environment or key file)."""
+    # Before the worker polls: no update is validated without the keys in place.
+    install_keyring(keyring or load_keyring("submission"))
     events = EventActivities(store)
     notifications = NotificationActivities(outbox or default_outbox(store))
     return Worker(

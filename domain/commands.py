@@ -11,6 +11,7 @@ from domain.actors import Actor
 from domain.grading import CrsComponents, IcansComponents
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.screening import ScreeningRecord
+from domain.signing import Seal
 from domain.values import Disease, EndOutcome, Response, Route, Sex
 
 __all__ = [
@@ -375,3 +376,6 @@ class Submission(BaseModel):
 
     command: Command
     actor: Actor
+    # The gateway's HMAC over the rest; the workflow's validator refuses a submission without
+    # a valid, fresh one (domain.signing). Optional so histories from before it still replay.
+    seal: Seal | None = None

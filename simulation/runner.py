@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.events import verify_chain
 from domain.protocol import Protocol, load_protocol
+from domain.signing import Keyring
 from domain.state import SubjectState
 from domain.subject import fold
 from simulation.agenda import Slot, build_agenda
@@ -27,6 +28,7 @@ from simulation.report import SimulationReport, SubjectOutcome, cohort_figures
 from store.base import EventStore
 from store.factory import open_store
 from system.gateway import SubjectGateway
+from system.signing import SubmissionSigner
 from worker import build_worker
 from workflows.subject import SubjectWorkflow, workflow_id_for
 
@@ -180,8 +182,12 @@ async def run_simulation(
             on_plans(plans)
         agenda = build_agenda(plans)
         task_queue = f"simulate-{prefix.lower()}"
-        async with build_worker(env.client, store, task_queue):
-            gateway = SubjectGateway(env.client, task_queue, protocol)
+        # The simulation is its own gateway and worker: a throw-away key, dated by the
+        # test server's skipped clock.
+        keyring = Keyring(active="simulation", keys={"simulation": secrets.token_bytes(32)})
+        async with build_worker(env.client, store, task_queue, keyring=keyring):
+            signer = SubmissionSigner(keyring, clock=env.get_current_time)
+            gateway = SubjectGateway(env.client, task_queue, protocol, signer=signer)
             driver = _Driver(
                 env, gateway, config.concurrency, sum(s.size for s in agenda), on_progress
             )

@@ -19,19 +19,29 @@ from domain import errors
 from domain.actors import Actor
 from domain.commands import Command, RecordCorrection, RegisterSubject, Submission
 from domain.protocol import Protocol, load_protocol
+from domain.signing import SignatureRefused
 from domain.state import SubjectState
 from domain.study import SlotDecision, StudyState
 from domain.subject import fold
 from domain.summary import SubjectSummary
 from store.base import EventStore
+from system.signing import SubmissionSigner, default_signer
 from workflows.study import (
+    REVIEW_PURPOSE,
+    SLOT_PURPOSE,
     ReviewSubmission,
     SlotRequest,
     StudyWorkflow,
     StudyWorkflowInput,
     study_workflow_id,
 )
-from workflows.subject import SubjectWorkflow, SubjectWorkflowInput, SubmitResult, workflow_id_for
+from workflows.subject import (
+    SUBMIT_PURPOSE,
+    SubjectWorkflow,
+    SubjectWorkflowInput,
+    SubmitResult,
+    workflow_id_for,
+)
 
 __all__ = ["StudyGateway", "SubjectGateway"]
 
@@ -44,6 +54,7 @@ _ERRORS: dict[str, type[errors.DomainError]] = {
         errors.RoleNotAllowed,
         errors.ValueOutOfRange,
         errors.NotFound,
+        SignatureRefused,
     )
 }
 
@@ -76,6 +87,7 @@ class SubjectGateway:
         study_id: str | None = None,
         store: EventStore | None = None,
         search_attributes: bool = False,
+        signer: SubmissionSigner | None = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
@@ -86,6 +98,16 @@ class SubjectGateway:
         self.store = store
         # Whether the namespace has the trial's search attributes registered for workflows to set.
         self.search_attributes = search_attributes
+        # Seals every submission; the workers refuse what it did not seal. Loaded on first
+        # use, so a gateway that only reads state needs no key.
+        self._signer = signer
+
+    async def _sealed(self, subject_id: str, command: Command, actor: Actor) -> Submission:
+        return await (self._signer or default_signer()).seal(
+            Submission(command=command, actor=actor),
+            purpose=SUBMIT_PURPOSE,
+            target=workflow_id_for(subject_id),
+        )
 
     async def register(self, command: RegisterSubject, actor: Actor) -> SubmitResult:
         """Start the subject's workflow and register it in one call (update-with-start)."""
@@ -103,7 +125,7 @@ class SubjectGateway:
         try:
             return _with_summary(
                 await handle.execute_update(
-                    SubjectWorkflow.submit, Submission(command=command, actor=actor)
+                    SubjectWorkflow.submit, await self._sealed(subject_id, command, actor)
                 )
             )
         except WorkflowUpdateFailedError as exc:
@@ -163,7 +185,7 @@ class SubjectGateway:
             return _with_summary(
                 await self.client.execute_update_with_start_workflow(
                     SubjectWorkflow.submit,
-                    Submission(command=command, actor=actor),
+                    await self._sealed(workflow_input.subject_id, command, actor),
                     start_workflow_operation=operation,
                 )
             )
@@ -194,11 +216,18 @@ class StudyGateway:
     # A granted slot reaches the subject by a signal; this is how long we wait to see it land.
     GRANT_VISIBLE_TIMEOUT = 10.0
 
-    def __init__(self, client: Client, task_queue: str, protocol: Protocol) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        protocol: Protocol,
+        signer: SubmissionSigner | None = None,
+    ) -> None:
         self.client = client
         self.task_queue = task_queue
         self.protocol = protocol
         self.workflow_id = study_workflow_id(protocol)
+        self._signer = signer
 
     async def start(self) -> None:
         await self.client.start_workflow(
@@ -225,10 +254,12 @@ class StudyGateway:
                 field="dose_level",
             )
         try:
-            answer = await self._handle().execute_update(
-                StudyWorkflow.request_slot,
+            request = await (self._signer or default_signer()).seal(
                 SlotRequest(subject_id=subject_id, dose_level=dose_level, actor=actor),
+                purpose=SLOT_PURPOSE,
+                target=self.workflow_id,
             )
+            answer = await self._handle().execute_update(StudyWorkflow.request_slot, request)
         except WorkflowUpdateFailedError as exc:
             raise _domain_error(exc) from exc
         if answer.decision == "granted":
@@ -250,12 +281,14 @@ class StudyGateway:
         self, dose_level: str, decision: str, summary: str, actor: Actor
     ) -> StudyState:
         try:
-            return await self._handle().execute_update(
-                StudyWorkflow.sign_safety_review,
+            review = await (self._signer or default_signer()).seal(
                 ReviewSubmission(
                     dose_level=dose_level, decision=decision, summary=summary, actor=actor
                 ),
+                purpose=REVIEW_PURPOSE,
+                target=self.workflow_id,
             )
+            return await self._handle().execute_update(StudyWorkflow.sign_safety_review, review)
         except WorkflowUpdateFailedError as exc:
             raise _domain_error(exc) from exc
 

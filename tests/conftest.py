@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -13,9 +14,17 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.protocol import Protocol, load_protocol, load_protocol_file
 from store.sql import SqlEventStore
+from system import signing
 from tests.conftest_pg import postgres_database_url, postgres_url  # noqa: F401
 
 BIN = Path(sys.executable).parent
+
+# Test keys, shared by every gateway and worker of the run (and the processes tests start),
+# never the keys of a real deployment.
+TEST_SUBMISSION_KEYS = "test-s1:" + "5a" * 32
+TEST_PAYLOAD_KEYS = "test-p1:" + "a5" * 32
+os.environ["JY231_SUBMISSION_KEYS"] = TEST_SUBMISSION_KEYS
+os.environ["JY231_PAYLOAD_KEYS"] = TEST_PAYLOAD_KEYS
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +43,12 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=pydantic_data_converter,
     )
+    # Seals are dated by this server's skipped clock, as the workflows' validators see it.
+    previous = signing.set_clock(env.get_current_time)
     try:
         yield env
     finally:
+        signing.set_clock(previous)
         await env.shutdown()
 
 

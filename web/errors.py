@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain import errors
+from domain.signing import SignatureRefused
 from web.csrf import CsrfRefused
 from web.security import LoginRequired
 
@@ -25,6 +26,8 @@ _STATUS: dict[type[errors.DomainError], int] = {
     errors.MissingPrerequisite: 409,
     errors.RoleNotAllowed: 403,
     errors.NotFound: 404,
+    # The worker refused this gateway's own seal: a key or clock misconfiguration, not the user.
+    SignatureRefused: 503,
 }
 
 

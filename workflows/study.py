@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError, RoleNotAllowed
     from domain.events import Event, NewEvent
     from domain.protocol import Protocol
+    from domain.signing import Seal
     from domain.study import (
         RecordDltOutcome,
         RecordSubjectInfused,
@@ -33,8 +34,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.persist import persist
     from workflows.subject import workflow_id_for
+    from workflows.trust import check_seal
 
 __all__ = [
+    "REVIEW_PURPOSE",
+    "SLOT_PURPOSE",
     "ReviewSubmission",
     "SlotRequest",
     "StudyWorkflow",
@@ -60,6 +64,8 @@ class SlotRequest(BaseModel):
     subject_id: str
     dose_level: str
     actor: Actor
+    # The gateway's signature (domain.signing); optional so older histories replay.
+    seal: Seal | None = None
 
 
 class ReviewSubmission(BaseModel):
@@ -69,7 +75,11 @@ class ReviewSubmission(BaseModel):
     decision: str
     summary: str
     actor: Actor
+    seal: Seal | None = None
 
+
+SLOT_PURPOSE = "study.request_slot"
+REVIEW_PURPOSE = "study.sign_safety_review"
 
 _STAFF = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PI})
 
@@ -147,6 +157,10 @@ class StudyWorkflow:
 
     @request_slot.validator
     def validate_request_slot(self, request: SlotRequest) -> None:
+        try:
+            check_seal(request, request.seal, request.actor, purpose=SLOT_PURPOSE)
+        except DomainError as exc:
+            raise _rejection(exc) from exc
         if request.actor.role not in _STAFF:
             raise _rejection(
                 RoleNotAllowed(f"role {request.actor.role.value!r} may not request a slot")
@@ -181,6 +195,7 @@ class StudyWorkflow:
     @sign_safety_review.validator
     def validate_sign_safety_review(self, review: ReviewSubmission) -> None:
         try:
+            check_seal(review, review.seal, review.actor, purpose=REVIEW_PURPOSE)
             command = SignSafetyReview.model_validate(
                 {
                     "occurred_at": workflow.now(),

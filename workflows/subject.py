@@ -27,12 +27,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.summary import SubjectSummary
     from workflows.persist import persist
     from workflows.search_attributes import current_details, subject_search_attributes
+    from workflows.trust import check_seal
 
 __all__ = [
     "DEFAULT_MAX_UPDATES_PER_RUN",
     "LEAN_RESULTS_PATCH",
     "SAFETY_PATCH",
     "SEARCH_ATTRIBUTES_PATCH",
+    "SUBMIT_PURPOSE",
     "UPDATE_COUNT_PATCH",
     "VISIT_ALERTS_PATCH",
     "SubjectWorkflow",
@@ -56,6 +58,8 @@ UPDATE_COUNT_PATCH = "issue13-update-count-can"
 DEFAULT_MAX_UPDATES_PER_RUN = 1000
 # Subjects describe where they stand in Temporal's own views (search attributes, details).
 SEARCH_ATTRIBUTES_PATCH = "17-search-attributes"
+# What a gateway seal for the submit update covers, besides the submission and the workflow id.
+SUBMIT_PURPOSE = "subject.submit"
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -283,6 +287,8 @@ class SubjectWorkflow:
     @submit.validator
     def validate_submit(self, submission: Submission) -> None:
         try:
+            # Before anything else: a forged or replayed submission learns nothing about state.
+            check_seal(submission, submission.seal, submission.actor, purpose=SUBMIT_PURPOSE)
             decide(
                 self._state, submission.command, submission.actor, workflow.now(), self._protocol
             )

@@ -16,6 +16,7 @@ nondeterminism error.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 import tempfile
 import uuid
@@ -29,14 +30,19 @@ from temporalio.worker import Worker
 from activities.events import EventActivities
 from activities.notifications import NotificationActivities
 from domain.protocol import load_protocol
+from domain.signing import Keyring
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
+from system.signing import SubmissionSigner
 from tests.histories.changed_workflow import ChangedSubjectWorkflow
 from tests.histories.scenarios import full_life, screen_failure, withdrawal
 from tests.workflows.harness import SubjectDriver
 from workflows.subject import SubjectWorkflow, workflow_id_for
+from workflows.trust import install_keyring
 
 HERE = Path(__file__).parent
+# The recorder is its own gateway and worker; its seals land in the histories (no key does).
+KEYRING = Keyring(active="record", keys={"record": secrets.token_bytes(32)})
 Scenario = Callable[[SubjectDriver], Awaitable[None]]
 
 CURRENT: dict[str, tuple[str, Scenario]] = {
@@ -63,7 +69,9 @@ async def _record(
         workflows=[workflow],
         activities=[events.append_events, notifications.notify],
     ):
-        gateway = SubjectGateway(env.client, task_queue, load_protocol())
+        install_keyring(KEYRING)
+        signer = SubmissionSigner(KEYRING, clock=env.get_current_time)
+        gateway = SubjectGateway(env.client, task_queue, load_protocol(), signer=signer)
         await scenario(SubjectDriver(env, gateway, subject))
         handle = env.client.get_workflow_handle(workflow_id_for(subject))
         history = await handle.fetch_history()
