@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,15 +39,32 @@ class Credentials:
     user: str | None
     password: str | None
 
+    def auth(self) -> httpx.Auth:
+        """A bearer token (``JY231_TOKEN``, from `trial user token`) unless a user is named."""
+        token = os.environ.get("JY231_TOKEN")
+        if token and not self.user:
+            return _Bearer(token)
+        return httpx.BasicAuth(*self.resolved())
+
     def resolved(self) -> tuple[str, str]:
         user = self.user or os.environ.get("JY231_USER")
         password = self.password or os.environ.get("JY231_PASSWORD")
         if not user or not password:
             raise fail(
-                "no credentials: pass --user/--password or set JY231_USER and JY231_PASSWORD",
+                "no credentials: set JY231_TOKEN, or pass --user/--password or set JY231_USER "
+                "and JY231_PASSWORD",
                 EXIT_INPUT,
             )
         return user, password
+
+
+class _Bearer(httpx.Auth):
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
 
 
 def _describe(body: Any, fallback: str) -> tuple[str, bool]:
@@ -68,7 +86,7 @@ class ApiClient:
 
     def __init__(self, credentials: Credentials, base_url: str | None = None) -> None:
         self.base_url = (base_url or os.environ.get("JY231_API_URL") or DEFAULT_URL).rstrip("/")
-        self._auth = credentials.resolved()
+        self._auth = credentials.auth()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -87,7 +105,7 @@ class ApiClient:
         except ValueError:
             body = None
         message, domain = _describe(body, f"HTTP {response.status_code}")
-        if response.status_code == 401:
+        if response.status_code in (401, 429):
             raise fail(f"authentication failed: {message}", EXIT_INPUT)
         if response.status_code == 422 and not domain:
             raise fail(f"invalid input: {message}", EXIT_INPUT)

@@ -14,6 +14,7 @@ from cli.report import app as report_app
 from cli.simulate import simulate
 from cli.study import app as study_app
 from cli.subject import app as subject_app
+from cli.users import app as users_app
 from system.logging import configure_logging
 
 __all__ = ["app"]
@@ -31,6 +32,7 @@ app.command("simulate")(simulate)
 app.add_typer(subject_app, name="subject")
 app.add_typer(study_app, name="study")
 app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="user")
 register_commands(app)
 
 

@@ -33,6 +33,12 @@ class Settings(BaseModel):
     search_attributes: bool = False
     # OTLP/HTTP traces endpoint; None leaves tracing off.
     otel_endpoint: str | None = None
+    # Sessions, API tokens, login failure counters and the security log (not trial data).
+    security_db_url: str = ""
+    # Session cookies only over HTTPS; on behind a TLS-terminating proxy (the compose file).
+    secure_cookies: bool = False
+    # A dashboard session ends after this many minutes without a request.
+    session_idle_minutes: int = 30
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -56,6 +62,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         otel_endpoint=env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         or None,
+        security_db_url=env.get("JY231_SECURITY_DB_URL", f"sqlite:///{data_dir / 'security.db'}"),
+        secure_cookies=_flag(env.get("JY231_SECURE_COOKIES", "0"), "JY231_SECURE_COOKIES"),
+        session_idle_minutes=int(env.get("JY231_SESSION_IDLE_MINUTES", "30")),
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import structlog
 
 from system.config import Settings, load_settings
+from system.keys import ensure_dev_key_file
 from system.logging import configure_logging
 from system.temporal import dev_server, wait_for_port
 
@@ -86,6 +87,10 @@ def _stop(proc: subprocess.Popen[bytes], name: str) -> None:
 
 async def run(settings: Settings, stop: asyncio.Event) -> int:
     embedded = settings.temporal_address is None
+    written = ensure_dev_key_file(settings)
+    if written is not None:
+        # Said loudly: these keys sign submissions and encrypt payloads on this machine only.
+        log.warning("wrote development keys; use real ones in production", path=str(written))
     async with contextlib.AsyncExitStack() as stack:
         if embedded:
             address = await stack.enter_async_context(

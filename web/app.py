@@ -13,12 +13,25 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from store.base import EventStore
+from store.security import SecurityStore
 from system.gateway import StudyGateway, SubjectGateway
 from system.metrics import AppMetrics
-from web import api, ops, overview_pages, pages, safety_api, safety_pages, study_api, study_pages
+from web import (
+    api,
+    ops,
+    overview_pages,
+    pages,
+    safety_api,
+    safety_pages,
+    security_log,
+    study_api,
+    study_pages,
+)
 from web.auth import UserDirectory
 from web.context import AppContext
 from web.errors import install_error_handlers
+from web.headers import install_security_headers
+from web.login_guard import LoginGuard, LoginPolicy
 from web.ops import ReadSideCollector
 from web.session import SessionSigner
 from web.tracing import RequestSpanMiddleware
@@ -40,14 +53,22 @@ def create_app(
     outbox: Path | None = None,
     study: StudyGateway | None = None,
     metrics: AppMetrics | None = None,
+    security: SecurityStore | None = None,
+    secure_cookies: bool = False,
+    session_idle_s: float = 30 * 60,
+    login_policy: LoginPolicy | None = None,
 ) -> FastAPI:
     """``outbox``: the workers' safety-notification file; by default where the worker puts it
-    for this store. ``study``: the StudyWorkflow the slot and safety-review forms talk to."""
+    for this store. ``study``: the StudyWorkflow the slot and safety-review forms talk to.
+    ``security``: sessions, tokens, login failures and the security log (by default in memory:
+    they end with the process). ``secure_cookies``: the session cookie only over HTTPS."""
+    security = security or SecurityStore()
     app = FastAPI(
         title="JY231 trial orchestrator",
         summary="NCT06243159 · JY231 CAR-T for refractory autoimmune diseases",
         description="Commands go to each subject's Temporal workflow; reads come from the "
-        "event store. Authenticate with HTTP Basic; monitors have read-only access.",
+        "event store. Authenticate with a bearer token (`trial user token`) or HTTP Basic; "
+        "monitors have read-only access.",
         version="0.1.0",
         lifespan=lifespan,
     )
@@ -62,10 +83,15 @@ def create_app(
         outbox=outbox or default_outbox(store),
         study=study,
         metrics=metrics or AppMetrics(),
+        security=security,
+        guard=LoginGuard(users, security, login_policy),
+        session_idle_s=session_idle_s,
+        secure_cookies=secure_cookies,
     )
     app.state.ctx.metrics.registry.register(ReadSideCollector(app.state.ctx))
     install_error_handlers(app)
     app.add_middleware(RequestSpanMiddleware)
+    install_security_headers(app, https=secure_cookies)
     app.include_router(api.router)
     app.include_router(safety_api.router)
     app.include_router(study_api.router)
@@ -74,5 +100,6 @@ def create_app(
     app.include_router(study_pages.router)
     app.include_router(ops.router)
     app.include_router(overview_pages.router)
+    app.include_router(security_log.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

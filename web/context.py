@@ -11,9 +11,11 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from store.base import EventStore
+from store.security import SecurityStore
 from system.gateway import StudyGateway, SubjectGateway
 from system.metrics import AppMetrics
 from web.auth import UserDirectory
+from web.login_guard import LoginGuard
 from web.session import SessionSigner
 
 __all__ = ["AppContext", "context"]
@@ -30,6 +32,13 @@ class AppContext:
     today: Callable[[], date]
     # The JSONL file the workers' notify activity writes safety alerts to.
     outbox: Path
+    # Server-side sessions, API tokens, login failures and the security log.
+    security: SecurityStore
+    guard: LoginGuard
+    # A dashboard session ends after this long without a request (and at logout).
+    session_idle_s: float
+    # Session cookies only over HTTPS (on behind the compose file's TLS proxy).
+    secure_cookies: bool
     # The trial's StudyWorkflow; None hides the slot and safety-review forms.
     study: StudyGateway | None = None
     # Prometheus registry of this app's own metrics (commands, outcomes, latency).

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from domain.protocol import load_protocol
 from store.factory import open_store
+from store.security import SecurityStore
 from system.config import load_settings
 from system.gateway import StudyGateway, SubjectGateway
 from system.logging import configure_logging
@@ -67,6 +68,8 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
         study=study.workflow_id if settings.study_gating else None,
     )
     users = UserDirectory.load(settings.users_file)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    security = SecurityStore(settings.security_db_url)
     # The real app needs the connected client, so it is built here and mounted at the root.
     outer.mount(
         "/",
@@ -79,6 +82,9 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
             outbox=settings.data_dir / OUTBOX_NAME,
             study=study,
             metrics=metrics,
+            security=security,
+            secure_cookies=settings.secure_cookies,
+            session_idle_s=settings.session_idle_minutes * 60,
         ),
     )
     log.info("web app ready", temporal=address, users=len(users))
@@ -86,6 +92,7 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         store.close()
+        security.close()
 
 
 def build_app() -> FastAPI:

@@ -26,10 +26,11 @@ from web.csrf import form_actor, form_writer
 from web.errors import status_for
 from web.forms import FormInputError, FormSpec, available_forms, form_errors, form_for, parse_form
 from web.ics import calendar
+from web.login_guard import AccountLocked
 from web.readside import board_item, due_visits, visit_status
 from web.rendering import render
 from web.safety_view import ae_rows, monitoring_days
-from web.security import page_actor, page_writer
+from web.security import client_address, live_session, page_actor, page_writer
 from web.session import COOKIE_NAME
 from web.study_forms import slot_form
 from web.visit_choices import VISIT_FORMS, with_visit_choices
@@ -75,33 +76,49 @@ async def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/board",
 ) -> Response:
-    actor = ctx.users.verify(username, password)
-    if actor is None:
-        log.info("login refused", username=username)
-        return render(
+    address = client_address(request)
+    try:
+        # In a thread: argon2 and the failure counters must not stall the event loop.
+        actor = await asyncio.to_thread(ctx.guard.login, username, password, address)
+    except (AccountLocked, PermissionError) as exc:
+        locked = isinstance(exc, AccountLocked)
+        response = render(
             ctx,
             request,
             "login.html",
-            status_code=401,
+            status_code=429 if locked else 401,
             next=_safe_next(next),
-            error="Unknown user or wrong password.",
+            error=str(exc) if locked else "Unknown user or wrong password.",
             actor=None,
         )
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
+        if isinstance(exc, AccountLocked):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    cookie, session = ctx.signer.issue(actor.user_id)
+    await asyncio.to_thread(ctx.security.open_session, session.sid, actor.user_id)
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect.set_cookie(
         COOKIE_NAME,
-        ctx.signer.sign(actor.user_id),
+        cookie,
         max_age=ctx.signer.max_age_s,
         httponly=True,
         samesite="lax",
+        secure=ctx.secure_cookies,
     )
-    return response
+    return redirect
 
 
 @router.post("/logout", dependencies=[Depends(form_actor)])
-async def logout() -> RedirectResponse:
+async def logout(request: Request, ctx: Ctx) -> RedirectResponse:
+    # Ended on the server: the old cookie, replayed, opens nothing.
+    session = live_session(request, ctx)
+    if session is not None:
+        await asyncio.to_thread(ctx.security.revoke_session, session.sid)
+        ctx.security.log_event(
+            "logout", "session ended", username=session.username, address=client_address(request)
+        )
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE_NAME)
+    response.delete_cookie(COOKIE_NAME, httponly=True, samesite="lax", secure=ctx.secure_cookies)
     return response
 
 

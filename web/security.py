@@ -1,7 +1,8 @@
-"""Authentication for the API (HTTP Basic) and the dashboard (signed session cookie)."""
+"""Authentication for the API (bearer tokens or HTTP Basic) and the dashboard (sessions)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -10,12 +11,15 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from domain.actors import Actor, Role
 from domain.errors import RoleNotAllowed
 from web.context import AppContext, context
-from web.session import COOKIE_NAME
+from web.login_guard import AccountLocked
+from web.session import COOKIE_NAME, Session
 
 __all__ = [
     "LoginRequired",
     "api_actor",
     "api_writer",
+    "client_address",
+    "live_session",
     "page_actor",
     "page_writer",
     "refuse_monitor",
@@ -32,18 +36,55 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
-def api_actor(
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": 'Bearer realm="JY231", Basic realm="JY231"'},
+    )
+
+
+def _bearer(ctx: AppContext, presented: str) -> Actor:
+    token = ctx.security.token(presented)
+    user = ctx.users.get(token.username) if token else None
+    if token is None or user is None:
+        raise _unauthorized("unknown or revoked token")
+    role = Role(token.role)
+    # A token is scoped to its role when made; it dies with a role change of its user,
+    # except a read-only (monitor) token, which any user may hold.
+    if role is not Role.MONITOR and role is not user.role:
+        raise _unauthorized("the token's role is no longer the user's role")
+    return Actor(user_id=user.username, role=role)
+
+
+async def api_actor(
+    request: Request,
     ctx: Annotated[AppContext, Depends(context)],
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> Actor:
-    actor = ctx.users.verify(credentials.username, credentials.password) if credentials else None
-    if actor is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="valid credentials required (HTTP Basic)",
-            headers={"WWW-Authenticate": 'Basic realm="JY231"'},
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value:
+        return await asyncio.to_thread(_bearer, ctx, value.strip())
+    if credentials is None:
+        raise _unauthorized("valid credentials required (Bearer token or HTTP Basic)")
+    try:
+        # In a thread: argon2 and SQLite must not stall the event loop.
+        return await asyncio.to_thread(
+            ctx.guard.basic, credentials.username, credentials.password, client_address(request)
         )
-    return actor
+    except AccountLocked as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=str(exc),
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
+    except PermissionError:
+        raise _unauthorized("valid credentials required (Bearer token or HTTP Basic)") from None
 
 
 def refuse_monitor(actor: Actor) -> Actor:
@@ -58,10 +99,19 @@ def api_writer(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
     return refuse_monitor(actor)
 
 
-def page_actor(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Actor:
+def live_session(request: Request, ctx: AppContext) -> Session | None:
+    """The cookie's session when it is signed, open (not logged out) and not idle."""
     token = request.cookies.get(COOKIE_NAME)
-    username = ctx.signer.unsign(token) if token else None
-    user = ctx.users.get(username) if username else None
+    session = ctx.signer.session(token) if token else None
+    if session is None:
+        return None
+    username = ctx.security.touch_session(session.sid, ctx.session_idle_s, ctx.signer.max_age_s)
+    return session if username == session.username else None
+
+
+def page_actor(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Actor:
+    session = live_session(request, ctx)
+    user = ctx.users.get(session.username) if session else None
     if user is None:
         raise LoginRequired(request.url.path)
     return user.actor

@@ -37,14 +37,15 @@ class SessionSigner:
         return _b64(hmac.new(self._key, body, hashlib.sha256).digest())
 
     def sign(self, username: str, now: float | None = None) -> str:
+        return self.issue(username, now)[0]
+
+    def issue(self, username: str, now: float | None = None) -> tuple[str, Session]:
+        """A new cookie value and its session (whose id the server records as open)."""
         issued = time.time() if now is None else now
-        data = {
-            "u": username,
-            "sid": secrets.token_urlsafe(16),
-            "exp": int(issued) + self.max_age_s,
-        }
+        sid = secrets.token_urlsafe(32)
+        data = {"u": username, "sid": sid, "exp": int(issued) + self.max_age_s}
         body = _b64(json.dumps(data).encode())
-        return f"{body}.{self._mac(body.encode())}"
+        return f"{body}.{self._mac(body.encode())}", Session(username, sid)
 
     def session(self, token: str, now: float | None = None) -> Session | None:
         body, _, mac = token.partition(".")
