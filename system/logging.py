@@ -8,6 +8,7 @@ import sys
 import structlog
 
 from system.telemetry import add_trace_context
+from system.redaction import redact_secrets
 
 __all__ = ["configure_logging"]
 
@@ -20,13 +21,18 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_trace_context,
+        # Tracebacks become plain text here (never with local variables, which is where
+        # request credentials used to show), so the redaction below sees them too.
+        structlog.processors.format_exc_info,
+        redact_secrets,
     ]
     renderer: structlog.typing.Processor
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
-        shared.append(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

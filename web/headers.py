@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["PAGE_CSP", "install_security_headers"]
+from system.redaction import begin_request_secrets
+
+__all__ = ["PAGE_CSP", "SecretScope", "install_security_headers"]
 
 # The dashboard's scripts and styles are files under /static; nothing inline is allowed, so an
 # injected <script> or on*= attribute does not run even if escaping were ever missed.
@@ -22,6 +25,20 @@ DOCS_CSP = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 _DOCS = ("/docs", "/redoc")
+
+
+class SecretScope:
+    """Pure ASGI, in the request's own task: gives the request a fresh list of secrets to
+    keep out of logs (``system.redaction``), still visible to the error middleware and the
+    server outside it when they log a failure."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            begin_request_secrets()
+        await self.app(scope, receive, send)
 
 
 def install_security_headers(app: FastAPI, *, https: bool = False) -> None:
@@ -43,3 +60,6 @@ def install_security_headers(app: FastAPI, *, https: bool = False) -> None:
         if https:
             headers["Strict-Transport-Security"] = "max-age=31536000"
         return response
+
+    # Added last, so outermost among the app's own middleware.
+    app.add_middleware(SecretScope)

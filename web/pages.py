@@ -19,6 +19,7 @@ from domain.events import Event
 from domain.state import SubjectState
 from domain.subject import fold
 from domain.values import Phase
+from system.redaction import remember_secret
 from web.api import check_role
 from web.charts import phase_spans, swimlane_svg
 from web.context import AppContext, context
@@ -77,6 +78,7 @@ async def login(
     next: Annotated[str, Form()] = "/board",
 ) -> Response:
     address = client_address(request)
+    remember_secret(password)
     try:
         # In a thread: argon2 and the failure counters must not stall the event loop.
         actor = await asyncio.to_thread(ctx.guard.login, username, password, address)

@@ -10,6 +10,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from domain.actors import Actor, Role
 from domain.errors import RoleNotAllowed
+from system.redaction import remember_secret
 from web.context import AppContext, context
 from web.login_guard import AccountLocked
 from web.session import COOKIE_NAME, Session
@@ -44,7 +45,7 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         detail=detail,
-        headers={"WWW-Authenticate": 'Bearer realm="JY231", Basic realm="JY231"'},
+        headers={"WWW-Authenticate": 'Basic realm="JY231", Bearer realm="JY231"'},
     )
 
 
@@ -68,10 +69,14 @@ async def api_actor(
 ) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
+    if value:
+        # Whatever happens next, these never appear in a log line of this request.
+        remember_secret(value.strip())
     if scheme.lower() == "bearer" and value:
         return await asyncio.to_thread(_bearer, ctx, value.strip())
     if credentials is None:
         raise _unauthorized("valid credentials required (Bearer token or HTTP Basic)")
+    remember_secret(credentials.password)
     try:
         # In a thread: argon2 and SQLite must not stall the event loop.
         return await asyncio.to_thread(
