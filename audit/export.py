@@ -10,7 +10,11 @@ from audit.source import raw_streams
 from domain.canonical import canonical_json
 from store.base import EventStore
 
-__all__ = ["CSV_COLUMNS", "export_csv", "export_jsonl"]
+__all__ = ["CSV_COLUMNS", "export_csv", "export_jsonl", "neutralise_cell"]
+
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP, CSV injection):
+# `=HYPERLINK(...)` typed as a reason would run when a monitor opens the export.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = (
     "stream",
@@ -42,9 +46,19 @@ def export_jsonl(store: EventStore, out: TextIO, subject: str | None = None) -> 
     return written
 
 
+def neutralise_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would evaluate, prefixed with ``'`` so it shows as text.
+
+    Only the CSV is changed this way; the JSON Lines and ODM exports carry the exact values.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv_row(row: dict[str, Any]) -> list[Any]:
     actor = row.get("actor") or {}
-    return [
+    cells = [
         row.get("stream"),
         row.get("seq"),
         row.get("type"),
@@ -59,6 +73,7 @@ def _csv_row(row: dict[str, Any]) -> list[Any]:
         row.get("prev_hash"),
         row.get("hash"),
     ]
+    return [neutralise_cell(cell) for cell in cells]
 
 
 def export_csv(store: EventStore, out: TextIO, subject: str | None = None) -> int:
