@@ -11,8 +11,11 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
+from system.codec import default_data_converter
+from system.keys import KeyConfigError
 from workflows.subject import SubjectWorkflow, workflow_id_for
 
 __all__ = [
@@ -34,8 +37,17 @@ class ReplayOutcome(BaseModel):
     error: str | None = None
 
 
+def _converter() -> DataConverter:
+    # Histories are encrypted with the payload keys; without them only histories from before
+    # encryption can be read (the codec passes those through either way).
+    try:
+        return default_data_converter()
+    except KeyConfigError:
+        return pydantic_data_converter
+
+
 def _replayer() -> Replayer:
-    return Replayer(workflows=[SubjectWorkflow], data_converter=pydantic_data_converter)
+    return Replayer(workflows=[SubjectWorkflow], data_converter=_converter())
 
 
 async def replay_history(history: WorkflowHistory, run_id: str | None = None) -> ReplayOutcome:

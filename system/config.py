@@ -39,6 +39,8 @@ class Settings(BaseModel):
     secure_cookies: bool = False
     # A dashboard session ends after this many minutes without a request.
     session_idle_minutes: int = 30
+    # Browser origins of the Temporal UI, allowed to call the web app's /codec endpoint.
+    temporal_ui_origins: tuple[str, ...] = ()
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -65,11 +67,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         security_db_url=env.get("JY231_SECURITY_DB_URL", f"sqlite:///{data_dir / 'security.db'}"),
         secure_cookies=_flag(env.get("JY231_SECURE_COOKIES", "0"), "JY231_SECURE_COOKIES"),
         session_idle_minutes=int(env.get("JY231_SESSION_IDLE_MINUTES", "30")),
+        temporal_ui_origins=_origins(env, int(env.get("TEMPORAL_UI_PORT", "8233"))),
     )
 
 
 def _optional(value: str) -> str | None:
     return None if value.strip().lower() in {"", "0", "off", "none"} else value.strip()
+
+
+def _origins(env: dict[str, str], ui_port: int) -> tuple[str, ...]:
+    named = env.get("JY231_TEMPORAL_UI_ORIGINS")
+    if named is not None:
+        return tuple(o.strip().rstrip("/") for o in named.split(",") if o.strip())
+    return (f"http://127.0.0.1:{ui_port}", f"http://localhost:{ui_port}")
 
 
 def _flag(value: str, name: str) -> bool:

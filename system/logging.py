@@ -7,8 +7,8 @@ import sys
 
 import structlog
 
-from system.telemetry import add_trace_context
 from system.redaction import redact_secrets
+from system.telemetry import add_trace_context
 
 __all__ = ["configure_logging"]
 

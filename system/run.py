@@ -94,7 +94,12 @@ async def run(settings: Settings, stop: asyncio.Event) -> int:
     async with contextlib.AsyncExitStack() as stack:
         if embedded:
             address = await stack.enter_async_context(
-                dev_server(settings.data_dir, settings.temporal_port, settings.temporal_ui_port)
+                dev_server(
+                    settings.data_dir,
+                    settings.temporal_port,
+                    settings.temporal_ui_port,
+                    codec_endpoint=f"http://{settings.web_host}:{settings.web_port}/codec",
+                )
             )
         else:
             address = str(settings.temporal_address)

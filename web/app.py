@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from temporalio.converter import PayloadCodec
 
 from store.base import EventStore
 from store.security import SecurityStore
@@ -18,6 +19,7 @@ from system.gateway import StudyGateway, SubjectGateway
 from system.metrics import AppMetrics
 from web import (
     api,
+    codec_server,
     ops,
     overview_pages,
     pages,
@@ -57,6 +59,8 @@ def create_app(
     secure_cookies: bool = False,
     session_idle_s: float = 30 * 60,
     login_policy: LoginPolicy | None = None,
+    codec: PayloadCodec | None = None,
+    codec_origins: tuple[str, ...] = (),
 ) -> FastAPI:
     """``outbox``: the workers' safety-notification file; by default where the worker puts it
     for this store. ``study``: the StudyWorkflow the slot and safety-review forms talk to.
@@ -87,6 +91,8 @@ def create_app(
         guard=LoginGuard(users, security, login_policy),
         session_idle_s=session_idle_s,
         secure_cookies=secure_cookies,
+        codec=codec,
+        codec_origins=codec_origins,
     )
     app.state.ctx.metrics.registry.register(ReadSideCollector(app.state.ctx))
     install_error_handlers(app)
@@ -101,5 +107,6 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(overview_pages.router)
     app.include_router(security_log.router)
+    app.include_router(codec_server.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

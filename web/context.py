@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from temporalio.converter import PayloadCodec
 
 from store.base import EventStore
 from store.security import SecurityStore
@@ -43,6 +44,10 @@ class AppContext:
     study: StudyGateway | None = None
     # Prometheus registry of this app's own metrics (commands, outcomes, latency).
     metrics: AppMetrics | None = None
+    # The payload codec behind /codec (Temporal UI); None: the endpoint answers 503.
+    codec: PayloadCodec | None = None
+    # Origins (the Temporal UI's) allowed to call /codec from the browser with credentials.
+    codec_origins: tuple[str, ...] = ()
 
 
 def context(request: Request) -> AppContext:

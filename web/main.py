@@ -85,6 +85,9 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
             security=security,
             secure_cookies=settings.secure_cookies,
             session_idle_s=settings.session_idle_minutes * 60,
+            # The client's own codec: the Temporal UI sees what this app's client would.
+            codec=client.data_converter.payload_codec,
+            codec_origins=settings.temporal_ui_origins,
         ),
     )
     log.info("web app ready", temporal=address, users=len(users))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -19,6 +20,7 @@ __all__ = [
     "LoginRequired",
     "api_actor",
     "api_writer",
+    "authenticate",
     "client_address",
     "live_session",
     "page_actor",
@@ -62,26 +64,25 @@ def _bearer(ctx: AppContext, presented: str) -> Actor:
     return Actor(user_id=user.username, role=role)
 
 
-async def api_actor(
-    request: Request,
-    ctx: Annotated[AppContext, Depends(context)],
-    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
-) -> Actor:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+async def authenticate(request: Request, ctx: AppContext) -> Actor:
+    """The caller of an API request: a bearer token, or HTTP Basic through the login guard."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    value = value.strip()
     if value:
-        # Whatever happens next, these never appear in a log line of this request.
-        remember_secret(value.strip())
+        # Whatever happens next, this never appears in a log line of this request.
+        remember_secret(value)
     if scheme.lower() == "bearer" and value:
-        return await asyncio.to_thread(_bearer, ctx, value.strip())
-    if credentials is None:
+        return await asyncio.to_thread(_bearer, ctx, value)
+    if scheme.lower() != "basic" or not value:
         raise _unauthorized("valid credentials required (Bearer token or HTTP Basic)")
-    remember_secret(credentials.password)
+    try:
+        username, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise _unauthorized("malformed HTTP Basic credentials") from None
+    remember_secret(password)
     try:
         # In a thread: argon2 and SQLite must not stall the event loop.
-        return await asyncio.to_thread(
-            ctx.guard.basic, credentials.username, credentials.password, client_address(request)
-        )
+        return await asyncio.to_thread(ctx.guard.basic, username, password, client_address(request))
     except AccountLocked as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -90,6 +91,15 @@ async def api_actor(
         ) from None
     except PermissionError:
         raise _unauthorized("valid credentials required (Bearer token or HTTP Basic)") from None
+
+
+async def api_actor(
+    request: Request,
+    ctx: Annotated[AppContext, Depends(context)],
+    # Declared so the OpenAPI document offers HTTP Basic; parsed in ``authenticate``.
+    _credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+) -> Actor:
+    return await authenticate(request, ctx)
 
 
 def refuse_monitor(actor: Actor) -> Actor:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import uvicorn
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.protocol import Protocol
 from store.base import EventStore
+from system.codec import default_data_converter
 from system.gateway import StudyGateway, SubjectGateway
 from web.app import create_app
 from web.auth import UserDirectory
@@ -69,7 +69,7 @@ class LiveServer:
 
     async def _serve(self) -> None:
         target_host, task_queue, protocol, store, users, today = self._args
-        client = await Client.connect(target_host, data_converter=pydantic_data_converter)
+        client = await Client.connect(target_host, data_converter=default_data_converter())
         app = create_app(
             SubjectGateway(client, task_queue, protocol),
             store,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from system.codec import default_data_converter
 from tests.web.live import PASSWORDS, USERS_FILE
 from web.main import build_app
 
@@ -28,7 +28,7 @@ async def fresh_dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server of the test's own, so the study workflow's existence depends on this test."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=default_data_converter(),
     )
     try:
         yield env

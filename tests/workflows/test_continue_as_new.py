@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.protocol import Protocol
 from domain.subject import fold
 from domain.values import Phase
 from store.sql import SqlEventStore
+from system.codec import default_data_converter
 from system.gateway import SubjectGateway
 from tests.workflows.harness import SubjectDriver, new_subject
 from worker import build_worker
@@ -27,7 +27,7 @@ async def eager_env() -> AsyncIterator[WorkflowEnvironment]:
     """A dev server that suggests continue-as-new after 40 history events instead of 4 K."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=default_data_converter(),
         dev_server_extra_args=[
             "--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40",
         ],
