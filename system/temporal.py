@@ -17,6 +17,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
 from system.codec import default_data_converter
+from system.temporal_tls import TemporalSecurity, load_temporal_security
 from workflows.search_attributes import dev_server_arguments
 
 __all__ = ["connect", "dev_server", "temporal_binary", "wait_for_port"]
@@ -31,14 +32,19 @@ async def connect(
     *,
     interceptors: Sequence[Interceptor] = (),
     runtime: Runtime | None = None,
+    security: TemporalSecurity | None = None,
 ) -> Client:
-    """A client whose payloads are encrypted with this process's payload keys."""
+    """A client whose payloads are encrypted with this process's payload keys, over TLS /
+    mutual TLS / an API key as the environment says (``system.temporal_tls``)."""
+    security = security or load_temporal_security()
     return await Client.connect(
         address,
         namespace=namespace,
         data_converter=data_converter or default_data_converter(),
         interceptors=interceptors,
         runtime=runtime,
+        tls=security.tls_config(),
+        api_key=security.api_key,
     )
 
 
