@@ -16,9 +16,11 @@ from domain.subject import fold
 from domain.values import Phase
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
+from system.signing import default_signer
 from tests.workflows.harness import COORDINATOR, INVESTIGATOR, new_subject
 from worker import build_worker
 from workflows.subject import (
+    SUBMIT_PURPOSE,
     SubjectWorkflow,
     SubjectWorkflowInput,
     SubmitResult,
@@ -54,15 +56,20 @@ async def _start(
     )
     result = await env.client.execute_update_with_start_workflow(
         SubjectWorkflow.submit,
-        c.Submission(
-            command=c.RegisterSubject(
-                occurred_at=await env.get_current_time(),
-                subject_id=subject_id,
-                disease="SLE",
-                sex="female",
-                birth_date=date(1980, 6, 15),
+        # Sealed as the gateway would: the validator refuses anything else.
+        await default_signer().seal(
+            c.Submission(
+                command=c.RegisterSubject(
+                    occurred_at=await env.get_current_time(),
+                    subject_id=subject_id,
+                    disease="SLE",
+                    sex="female",
+                    birth_date=date(1980, 6, 15),
+                ),
+                actor=COORDINATOR,
             ),
-            actor=COORDINATOR,
+            purpose=SUBMIT_PURPOSE,
+            target=workflow_id_for(subject_id),
         ),
         start_workflow_operation=operation,
     )
