@@ -175,3 +175,24 @@ async def test_a_coordinator_completes_a_visit_chosen_from_the_planned_visits(
 
     await page.click("text=Complete visit")
     await expect(page.locator("#f-code option[value=D0]")).to_have_count(0)
+
+
+async def test_every_page_carries_the_security_headers_and_breaks_no_csp_rule(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    page = await browser.new_page()
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Refused" in msg.text else None)
+    await log_in(page, live_server, "petra")
+    for path in ("/board", "/visits", "/study", "/alerts", "/report/orr", "/subjects/new",
+                 "/security", "/login"):  # fmt: skip
+        response = await page.goto(f"{live_server.url}{path}")
+        assert response is not None and response.status == 200, path
+        headers = await response.all_headers()
+        assert "script-src 'self';" in headers["content-security-policy"], path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert headers["x-frame-options"] == "DENY", path
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "no-referrer", path
+    # The stylesheet and forms.js are files, so the strict policy refuses nothing.
+    assert violations == []
