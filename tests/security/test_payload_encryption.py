@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from domain import commands as c
+from domain.actors import Actor, Role
 from domain.protocol import Protocol
 from domain.signing import Keyring
 from store.security import SecurityStore
@@ -97,7 +98,7 @@ async def test_a_history_on_the_real_server_holds_no_clear_text_phi(
             await gateway.submit(
                 subject,
                 c.SignEligibility(occurred_at=now, decision="eligible"),
-                COORDINATOR.model_copy(update={"role": "pi"}),
+                Actor(user_id="petra", role=Role.PI),
             )
         handle = dev_env.client.get_workflow_handle(workflow_id_for(subject))
         history = await handle.fetch_history()
