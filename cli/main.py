@@ -9,6 +9,7 @@ import typer
 from cli.audit import app as audit_app
 from cli.demo import app as demo_app
 from cli.eligibility import app as eligibility_app
+from cli.measure import app as measure_app
 from cli.operations import register_commands
 from cli.report import app as report_app
 from cli.simulate import simulate
@@ -33,6 +34,7 @@ app.add_typer(subject_app, name="subject")
 app.add_typer(study_app, name="study")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="user")
+app.add_typer(measure_app, name="measure")
 register_commands(app)
 
 

@@ -159,23 +159,30 @@ def release(
 def ld_plan(
     subject_id: str,
     infusion_date: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])],
-    weight_kg: Annotated[float, typer.Option()],
     height_cm: Annotated[float, typer.Option()],
-    egfr: Annotated[float, typer.Option(help="mL/min/1.73 m²")],
+    weight_kg: Annotated[
+        float | None, typer.Option(help="Only for protocols without dated re-checks")
+    ] = None,
+    egfr: Annotated[
+        float | None,
+        typer.Option(help="mL/min/1.73 m²; only for protocols without dated renal results"),
+    ] = None,
     reason: Reason = None,
     at: At = None,
     user: User = None,
     password: Password = None,
     as_json: AsJson = False,
 ) -> None:
-    """Plan fludarabine/cyclophosphamide before the infusion date."""
-    body = {
+    """Plan fludarabine/cyclophosphamide before the infusion date.
+
+    Weight and kidney function come from the dated results recorded with `trial measure`.
+    """
+    body: dict[str, Any] = {
         "type": "plan_lymphodepletion",
         "infusion_date": _day(infusion_date),
-        "weight_kg": weight_kg,
         "height_cm": height_cm,
-        "egfr": egfr,
     }
+    body.update({k: v for k, v in (("weight_kg", weight_kg), ("egfr", egfr)) if v is not None})
     _send(subject_id, body, at, reason, user, password, as_json)
 
 
@@ -218,8 +225,10 @@ def ld_dose(
 
 def infuse(
     subject_id: str,
-    weight_kg: Annotated[float, typer.Option()],
     tu_per_kg: Annotated[float, typer.Option(help="Transducing units per kg")],
+    weight_kg: Annotated[
+        float | None, typer.Option(help="Only for protocols without dated weights")
+    ] = None,
     infused_on: Day = None,
     reason: Reason = None,
     at: At = None,
@@ -228,12 +237,13 @@ def infuse(
     as_json: AsJson = False,
 ) -> None:
     """Record the JY231 infusion (Day 0); the visit schedule is computed from it."""
-    body = {
+    body: dict[str, Any] = {
         "type": "record_infusion",
         "infused_on": _day(infused_on),
-        "weight_kg": weight_kg,
         "tu_per_kg": tu_per_kg,
     }
+    if weight_kg is not None:
+        body["weight_kg"] = weight_kg
     _send(subject_id, body, at, reason, user, password, as_json)
 
 

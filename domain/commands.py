@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, m
 
 from domain.actors import Actor
 from domain.grading import CrsComponents, IcansComponents
+from domain.measurements import Measurement
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.screening import ScreeningRecord
 from domain.signing import Seal
@@ -20,6 +21,7 @@ __all__ = [
     "CloseDltWindow",
     "Command",
     "CompleteVisit",
+    "ConfirmInfusionWeight",
     "EndParticipation",
     "EnrollSubject",
     "ExpireScreening",
@@ -28,6 +30,7 @@ __all__ = [
     "MarkSaeOverdue",
     "MissVisit",
     "OpenVisitWindow",
+    "OverrideRenalThreshold",
     "PlanLymphodepletion",
     "RecordAdverseEvent",
     "RecordApheresis",
@@ -36,6 +39,7 @@ __all__ = [
     "RecordInfusion",
     "RecordLymphodepletionDose",
     "RecordManufacturingFailure",
+    "RecordMeasurement",
     "RecordProductRelease",
     "RecordScreening",
     "RegisterSubject",
@@ -120,11 +124,38 @@ class RecordManufacturingFailure(_Command):
 
 
 class PlanLymphodepletion(_Command):
+    """Weight and kidney function come from dated results (``record_measurement``) when the
+    protocol has a pre-lymphodepletion check; only older protocols take them typed here."""
+
     type: Literal["plan_lymphodepletion"] = "plan_lymphodepletion"
     infusion_date: date
-    weight_kg: float
+    weight_kg: float | None = None
     height_cm: float
-    egfr: float = Field(gt=0, le=200)
+    egfr: float | None = Field(default=None, gt=0, le=200)
+
+
+class RecordMeasurement(_Command):
+    """A dated result: creatinine, eGFR, weight, pregnancy test, infection status, counts."""
+
+    type: Literal["record_measurement"] = "record_measurement"
+    measurement: Measurement
+
+
+class OverrideRenalThreshold(_Command):
+    """The PI documents giving a renally cleared drug below its do-not-give threshold."""
+
+    type: Literal["override_renal_threshold"] = "override_renal_threshold"
+    drug: str = Field(default="fludarabine", min_length=1, max_length=64)
+    # The dose factor the PI takes responsibility for; at most the protocol's lowest band.
+    factor: float = Field(gt=0, le=1, allow_inf_nan=False)
+    reason: Text
+
+
+class ConfirmInfusionWeight(_Command):
+    """The PI confirms the infusion dose by a weight that changed beyond tolerance."""
+
+    type: Literal["confirm_infusion_weight"] = "confirm_infusion_weight"
+    reason: Text
 
 
 class ApproveLymphodepletion(_Command):
@@ -142,7 +173,8 @@ class RecordLymphodepletionDose(_Command):
 class RecordInfusion(_Command):
     type: Literal["record_infusion"] = "record_infusion"
     infused_on: date
-    weight_kg: float
+    # From the latest dated weight when the protocol has a pre-lymphodepletion check.
+    weight_kg: float | None = None
     tu_per_kg: float = Field(gt=0)
 
 
@@ -340,6 +372,9 @@ Command = Annotated[
     | RecordProductRelease
     | RecordManufacturingFailure
     | PlanLymphodepletion
+    | RecordMeasurement
+    | OverrideRenalThreshold
+    | ConfirmInfusionWeight
     | ApproveLymphodepletion
     | RecordLymphodepletionDose
     | RecordInfusion

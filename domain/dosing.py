@@ -7,24 +7,29 @@ floats put 2.01 m² × 300 mg/m² at 602.999…, and rounding that *down* would 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.events import LymphodepletionPlanned, PlannedDose
-from domain.protocol import DoseLevel, LymphodepletionRegimen
+from domain.protocol import DoseLevel, LymphodepletionDrug, LymphodepletionRegimen
+from domain.renal import RenalAssessment, RenalDosing
 
 __all__ = [
     "EGFR_RANGE",
     "HEIGHT_CM_RANGE",
     "WEIGHT_KG_RANGE",
     "DoseOutOfRange",
+    "DrugDoses",
     "ImplausibleValue",
     "PlannedDose",
     "ProductDose",
+    "RenalContraindication",
     "bsa_mosteller",
     "lymphodepletion_plan",
+    "planned_doses",
     "product_dose",
 ]
 
@@ -83,6 +88,73 @@ def bsa_mosteller(weight_kg: float, height_cm: float, decimals: int = 2) -> floa
     return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
+def _legacy_factor(drug: LymphodepletionDrug, egfr: float) -> float:
+    if drug.renal is not None:
+        factor = drug.renal.factor(egfr)
+        if factor is None:
+            raise RenalContraindication(drug.drug, drug.renal, egfr)
+        return factor
+    threshold, factor = drug.renal_adjust_below_egfr, drug.renal_adjust_factor
+    if threshold is not None and factor is not None and egfr < threshold:
+        return factor
+    return 1.0
+
+
+class RenalContraindication(ValueError):
+    """Kidney function below the drug's do-not-give threshold."""
+
+    def __init__(self, drug: str, rules: RenalDosing, value: float) -> None:
+        self.drug = drug
+        self.threshold = rules.do_not_give_below
+        super().__init__(
+            f"{drug} must not be given below {rules.do_not_give_below:g} mL/min "
+            f"({rules.convention}); kidney function is {value:g}"
+        )
+
+
+class DrugDoses(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bsa_m2: float
+    doses: tuple[PlannedDose, ...]
+    caps_applied: tuple[str, ...]
+
+
+def planned_doses(
+    weight_kg: float,
+    height_cm: float,
+    infusion_date: date,
+    regimen: LymphodepletionRegimen,
+    factors: Mapping[str, float],
+) -> DrugDoses:
+    """Per-drug, per-day doses in mg, each rounded down to the regimen's rounding step.
+
+    ``factors`` holds each renally adjusted drug's factor; the caps (BSA, daily mg) apply after
+    it, so a cap never raises a dose.
+    """
+    bsa = bsa_mosteller(weight_kg, height_cm, regimen.bsa_decimals)
+    step = _decimal(regimen.dose_rounding_mg)
+    doses: list[PlannedDose] = []
+    caps: list[str] = []
+    for drug in regimen.drugs:
+        per_m2 = _decimal(drug.mg_per_m2_per_day) * _decimal(factors.get(drug.drug, 1.0))
+        drug_bsa = _decimal(bsa)
+        if drug.max_bsa_m2 is not None and drug_bsa > _decimal(drug.max_bsa_m2):
+            drug_bsa = _decimal(drug.max_bsa_m2)
+            caps.append(f"{drug.drug}: BSA capped at {drug.max_bsa_m2:g} m²")
+        exact = drug_bsa * per_m2
+        if drug.max_daily_mg is not None and exact > _decimal(drug.max_daily_mg):
+            exact = _decimal(drug.max_daily_mg)
+            caps.append(f"{drug.drug}: daily dose capped at {drug.max_daily_mg:g} mg")
+        mg = float((exact / step).to_integral_value(ROUND_FLOOR) * step)
+        doses.extend(
+            PlannedDose(drug=drug.drug, day=day, on=infusion_date + timedelta(days=day), mg=mg)
+            for day in drug.days
+        )
+    doses.sort(key=lambda d: (d.day, d.drug))
+    return DrugDoses(bsa_m2=bsa, doses=tuple(doses), caps_applied=tuple(caps))
+
+
 def lymphodepletion_plan(
     weight_kg: float,
     height_cm: float,
@@ -90,33 +162,23 @@ def lymphodepletion_plan(
     infusion_date: date,
     regimen: LymphodepletionRegimen,
 ) -> LymphodepletionPlanned:
-    """The plan as the event that records it: per-drug, per-day doses in mg, each rounded down
-    to the regimen's rounding step."""
+    """The plan from a typed, undated eGFR: protocols written before dated renal results."""
     _check("egfr", egfr, EGFR_RANGE, "mL/min/1.73m²")
-    bsa = bsa_mosteller(weight_kg, height_cm, regimen.bsa_decimals)
-    step = _decimal(regimen.dose_rounding_mg)
-    doses: list[PlannedDose] = []
-    renal_adjusted = False
-    for drug in regimen.drugs:
-        per_m2 = _decimal(drug.mg_per_m2_per_day)
-        threshold, factor = drug.renal_adjust_below_egfr, drug.renal_adjust_factor
-        if threshold is not None and factor is not None and egfr < threshold:
-            per_m2 *= _decimal(factor)
-            renal_adjusted = True
-        mg = float((_decimal(bsa) * per_m2 / step).to_integral_value(ROUND_FLOOR) * step)
-        doses.extend(
-            PlannedDose(drug=drug.drug, day=day, on=infusion_date + timedelta(days=day), mg=mg)
-            for day in drug.days
-        )
-    doses.sort(key=lambda d: (d.day, d.drug))
+    bsa_mosteller(weight_kg, height_cm, regimen.bsa_decimals)  # names a typo'd input first
+    factors = {drug.drug: _legacy_factor(drug, egfr) for drug in regimen.drugs}
+    planned = planned_doses(weight_kg, height_cm, infusion_date, regimen, factors)
     return LymphodepletionPlanned(
         infusion_date=infusion_date,
         weight_kg=weight_kg,
         height_cm=height_cm,
         egfr=egfr,
-        bsa_m2=bsa,
-        renal_adjusted=renal_adjusted,
-        doses=tuple(doses),
+        bsa_m2=planned.bsa_m2,
+        renal_adjusted=any(f < 1.0 for f in factors.values()),
+        doses=planned.doses,
+        renal=RenalAssessment(method="typed_egfr", value=egfr, unit="mL/min/1.73m2"),
+        renal_factor=min(factors.values(), default=1.0),
+        sponsor_note=regimen.sponsor_note,
+        caps_applied=planned.caps_applied,
     )
 
 

@@ -457,6 +457,12 @@ def _transplant(r: ScreeningRecord) -> CriterionVerdict:
     return _verdict("E4.transplant", rule, "met", seen, f"not excluded: prior transplants {seen}")
 
 
+def _no_gvhd_risk(r: ScreeningRecord) -> bool:
+    return r.prior_transplants is not None and not any(
+        t in ("hsct", "solid_organ") for t in r.prior_transplants
+    )
+
+
 def _gvhd(r: ScreeningRecord, rules: EligibilityRules) -> CriterionVerdict:
     grade_limit, days = rules.gvhd_grade_max_exclusive, rules.gvhd_lookback_days
     rule = (
@@ -464,6 +470,13 @@ def _gvhd(r: ScreeningRecord, rules: EligibilityRules) -> CriterionVerdict:
         f"({_NOT_EXCLUDED})"
     )
     grade = r.acute_gvhd_grade
+    if grade is None and _no_gvhd_risk(r):
+        # GVHD follows only an HSCT or solid-organ graft; corneal and hair grafts carry no
+        # donor immune cells, so the grade is not applicable rather than missing.
+        seen = ", ".join(r.prior_transplants or ()) or "no transplant"
+        return _verdict(
+            "E4.gvhd", rule, "met", seen, f"not applicable: {seen} (no HSCT or solid organ)"
+        )
     if grade is None:
         return _missing("E4.gvhd", rule, "acute GVHD grade")
     if grade < grade_limit:

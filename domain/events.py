@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from domain.actors import Actor
 from domain.canonical import GENESIS_HASH, canonical_json, sha256_hex
 from domain.grading import CrsComponents, IcansComponents
+from domain.measurements import Measurement
+from domain.renal import RenalAssessment
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Response, Route, ScheduledVisit, Sex
 
@@ -20,6 +22,7 @@ __all__ = [
     "EventPayload",
     "NewEvent",
     "compute_hash",
+    "current_plan",
     "parse_event",
     "seal",
     "verify_chain",
@@ -115,14 +118,59 @@ class PlannedDose(BaseModel):
 
 
 class LymphodepletionPlanned(_Payload):
+    """Version 2 bases the plan on dated results (``renal``, ``weight_measured_on``); version 1
+    carried a typed, undated ``egfr`` and is upcast on read (see ``_plan_v1_to_v2``)."""
+
+    schema_version: int = 2
     type: Literal["lymphodepletion.planned"] = "lymphodepletion.planned"
     infusion_date: date
     weight_kg: float
     height_cm: float
-    egfr: float
+    # Version 1 only: the eGFR typed at planning.
+    egfr: float | None = None
     bsa_m2: float
     renal_adjusted: bool
     doses: tuple[PlannedDose, ...]
+    renal: RenalAssessment | None = None
+    weight_measured_on: date | None = None
+    # The renally adjusted drug's factor and the rule (convention, band) that gave it.
+    renal_factor: float | None = None
+    renal_rule: str | None = None
+    # Seq of the PI's renal override this plan relies on, if any.
+    renal_override_seq: int | None = None
+    # The regimen's note that it awaits the sponsor's confirmation, and the caps applied.
+    sponsor_note: str | None = None
+    caps_applied: tuple[str, ...] = ()
+
+
+class MeasurementRecorded(_Payload):
+    """A dated result recorded after screening (re-checks before lymphodepletion, weights)."""
+
+    type: Literal["measurement.recorded"] = "measurement.recorded"
+    measurement: Measurement
+
+
+class RenalOverrideRecorded(_Payload):
+    """The PI's documented decision to give a renally cleared drug below its do-not-give
+    threshold; always opens a protocol deviation in the same decision."""
+
+    type: Literal["renal.override_recorded"] = "renal.override_recorded"
+    drug: str
+    assessment: RenalAssessment
+    threshold: float
+    # The factor the PI chose, at most the protocol's lowest band factor.
+    factor: float
+    justification: str
+
+
+class InfusionWeightConfirmed(_Payload):
+    """The PI confirms dosing by a weight that changed beyond tolerance since planning."""
+
+    type: Literal["infusion.weight_confirmed"] = "infusion.weight_confirmed"
+    weight_kg: float
+    measured_on: date
+    planning_weight_kg: float
+    change_percent: float
 
 
 class LymphodepletionApproved(_Payload):
@@ -370,6 +418,9 @@ EventPayload = Annotated[
     | ProductReleased
     | ManufacturingFailed
     | LymphodepletionPlanned
+    | MeasurementRecorded
+    | RenalOverrideRecorded
+    | InfusionWeightConfirmed
     | LymphodepletionApproved
     | LymphodepletionDoseGiven
     | InfusionRecorded
@@ -474,8 +525,24 @@ def seal(
     return sealed
 
 
+def _plan_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 plan's typed eGFR becomes an undated renal assessment; ``egfr`` stays."""
+    renal = {"method": "typed_egfr", "value": payload["egfr"], "unit": "mL/min/1.73m2"}
+    return {**payload, "schema_version": 2, "renal": renal}
+
+
+def current_plan(plan: LymphodepletionPlanned) -> LymphodepletionPlanned:
+    """The plan in its current schema, also when it reached the fold without ``parse_event``
+    (a Temporal history holds events as they were written)."""
+    if plan.schema_version >= 2:
+        return plan
+    return LymphodepletionPlanned.model_validate(_plan_v1_to_v2(plan.model_dump(mode="json")))
+
+
 # Upcasters turn an older payload schema into the current one, keyed by (type, from_version).
-_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("lymphodepletion.planned", 1): _plan_v1_to_v2,
+}
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -10,6 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.prelymphodepletion import PreLymphodepletionRules
+from domain.renal import RenalDosing
+
 __all__ = [
     "DEFAULT_PROTOCOL_VERSION",
     "PROTOCOLS_DIR",
@@ -101,8 +104,14 @@ class LymphodepletionDrug(_Frozen):
     drug: str
     mg_per_m2_per_day: float = Field(gt=0)
     days: tuple[int, ...]
+    # Before dated renal results: a factor below a typed eGFR (exclusive). Kept so protocols
+    # already carried by running workflows still load; new protocols use ``renal``.
     renal_adjust_below_egfr: float | None = None
     renal_adjust_factor: float | None = Field(default=None, gt=0, le=1)
+    renal: RenalDosing | None = None
+    # Caps applied after the per-m² dose: the BSA used for this drug, and the daily dose.
+    max_bsa_m2: float | None = Field(default=None, gt=0)
+    max_daily_mg: float | None = Field(default=None, gt=0)
 
 
 class LymphodepletionRegimen(_Frozen):
@@ -111,6 +120,8 @@ class LymphodepletionRegimen(_Frozen):
     bsa_decimals: int = Field(ge=0, le=4)
     dose_rounding_mg: float = Field(gt=0)
     drugs: tuple[LymphodepletionDrug, ...]
+    # Shown with every plan while the regimen awaits the sponsor's written confirmation.
+    sponsor_note: str | None = None
 
     @property
     def days(self) -> tuple[int, ...]:
@@ -169,6 +180,9 @@ class Protocol(_Frozen):
     reminders: Reminders
     calendar: SiteCalendar
     safety: SafetyRules
+    # Re-checks before the first lymphodepletion dose; None keeps the typed weight and eGFR
+    # of protocols written before dated results (workflows started under them replay).
+    pre_lymphodepletion: PreLymphodepletionRules | None = None
 
     @property
     def version(self) -> str:

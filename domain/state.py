@@ -8,12 +8,25 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from domain.canonical import GENESIS_HASH
-from domain.events import LymphodepletionDoseGiven, LymphodepletionPlanned
+from domain.events import (
+    InfusionWeightConfirmed,
+    LymphodepletionDoseGiven,
+    LymphodepletionPlanned,
+    RenalOverrideRecorded,
+)
 from domain.grading import CrsComponents, IcansComponents
+from domain.measurements import Measurement
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Phase, Route, ScheduledVisit, Sex
 
-__all__ = ["AdverseEvent", "Correction", "Deviation", "SubjectState"]
+__all__ = ["AdverseEvent", "Correction", "Deviation", "RenalOverride", "SubjectState"]
+
+
+class RenalOverride(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seq: int
+    override: RenalOverrideRecorded
 
 
 class AdverseEvent(BaseModel):
@@ -95,6 +108,10 @@ class SubjectState(BaseModel):
     ld_plan_seq: int | None = None
     ld_approved: bool = False
     ld_doses: tuple[LymphodepletionDoseGiven, ...] = ()
+    # Dated results after screening, in the order they were recorded.
+    measurements: tuple[Measurement, ...] = ()
+    renal_overrides: tuple[RenalOverride, ...] = ()
+    infusion_weight_confirmation: InfusionWeightConfirmed | None = None
     infusion_date: date | None = None
     tu_per_kg: float | None = None
     total_tu: float | None = None

@@ -11,7 +11,7 @@ from domain import events as e
 from domain.access import ALLOWED_PHASES, ALLOWED_ROLES
 from domain.actors import Actor, Role
 from domain.corrections import apply_correction, decide_correction, with_visit
-from domain.dosing import DoseOutOfRange, ImplausibleValue, lymphodepletion_plan, product_dose
+from domain.dosing import DoseOutOfRange, ImplausibleValue, product_dose
 from domain.eligibility import evaluate
 from domain.errors import (
     DomainError,
@@ -22,6 +22,13 @@ from domain.errors import (
     WrongPhase,
 )
 from domain.guards import CLOCK_SKEW, deviation, not_future
+from domain.lymphodepletion import (
+    LD_DECIDERS,
+    check_before_approval,
+    evolve_ld,
+    infusion_weight,
+    plan_lymphodepletion,
+)
 from domain.protocol import Protocol
 from domain.safety_rules import SAFETY_DECIDERS, evolve_safety, sae_due
 from domain.schedule import visit_schedule
@@ -200,14 +207,7 @@ def _plan_ld(
             f"infusion_date leaves the first lymphodepletion day ({first_day}) in the past",
             field="infusion_date",
         )
-    try:
-        return [
-            lymphodepletion_plan(
-                cmd.weight_kg, cmd.height_cm, cmd.egfr, cmd.infusion_date, p.lymphodepletion
-            )
-        ]
-    except ImplausibleValue as exc:
-        raise ValueOutOfRange(str(exc), field=exc.field) from exc
+    return [plan_lymphodepletion(s, cmd, p)]
 
 
 def _approve_ld(
@@ -217,6 +217,7 @@ def _approve_ld(
         raise MissingPrerequisite("there is no lymphodepletion plan to approve")
     if s.ld_approved:
         raise WrongPhase("the lymphodepletion plan is already approved")
+    check_before_approval(s, p)
     return [e.LymphodepletionApproved(plan_seq=s.ld_plan_seq)]
 
 
@@ -265,8 +266,9 @@ def _infusion(
         raise ValueOutOfRange(
             "infused_on must not precede the last lymphodepletion dose", field="infused_on"
         )
+    weight_kg = infusion_weight(s, cmd, p)
     try:
-        dose = product_dose(p.dose_level(s.dose_level), cmd.weight_kg, cmd.tu_per_kg)
+        dose = product_dose(p.dose_level(s.dose_level), weight_kg, cmd.tu_per_kg)
     except DoseOutOfRange as exc:
         raise ValueOutOfRange(str(exc), field="tu_per_kg") from exc
     except ImplausibleValue as exc:
@@ -282,7 +284,7 @@ def _infusion(
             infused_on=cmd.infused_on,
             dose_level=s.dose_level,
             route=s.route,
-            weight_kg=cmd.weight_kg,
+            weight_kg=weight_kg,
             tu_per_kg=dose.tu_per_kg,
             total_tu=dose.total_tu,
             schedule=visit_schedule(cmd.infused_on, p),
@@ -414,6 +416,7 @@ _DECIDERS: dict[type[Any], Callable[..., list[e.EventPayload]]] = {
     c.RecordCorrection: decide_correction,
     c.EndParticipation: _end,
     **SAFETY_DECIDERS,
+    **LD_DECIDERS,
 }
 
 
@@ -496,7 +499,7 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
             # A failed lot sends the subject back to a repeat apheresis.
             return {"phase": Phase.ENROLLED, "manufacturing_failures": s.manufacturing_failures + 1}
         case e.LymphodepletionPlanned():
-            return {"ld_plan": p, "ld_plan_seq": event.seq}
+            return {"ld_plan": e.current_plan(p), "ld_plan_seq": event.seq}
         case e.LymphodepletionApproved():
             return {"phase": Phase.LYMPHODEPLETION, "ld_approved": True}
         case e.LymphodepletionDoseGiven():
@@ -545,4 +548,7 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
     safety = evolve_safety(s, event)
     if safety is not None:
         return safety
+    ld = evolve_ld(s, event)
+    if ld is not None:
+        return ld
     raise AssertionError(f"unhandled event type {event.type}")  # pragma: no cover

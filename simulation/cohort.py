@@ -14,7 +14,16 @@ from typing import get_args
 
 from domain import commands as c
 from domain.actors import Actor
-from domain.dosing import lymphodepletion_plan
+from domain.dosing import lymphodepletion_plan, planned_doses
+from domain.events import PlannedDose
+from domain.measurements import (
+    BloodCounts,
+    InfectionAssessment,
+    Measurement,
+    PregnancyTest,
+    ReportedEgfr,
+    Weight,
+)
 from domain.protocol import Protocol
 from domain.schedule import visit_schedule
 from domain.values import Disease, Phase, Response, Route, Sex
@@ -107,6 +116,57 @@ def _tu_per_kg(protocol: Protocol, dose_level: str, rng: random.Random) -> float
     level = protocol.dose_level(dose_level)
     fraction = rng.choice((0.0, 0.25, 0.5, 0.75, 1.0))
     return level.min_tu_per_kg + fraction * (level.max_tu_per_kg - level.min_tu_per_kg)
+
+
+def _plan_lymphodepletion(
+    b: _Builder,
+    day: date,
+    infusion: date,
+    weight: float,
+    height: float,
+    egfr: float,
+    wocbp: bool,
+    protocol: Protocol,
+) -> tuple[PlannedDose, ...]:
+    """Plan and approval, after the re-checks the protocol asks for; the doses to give."""
+    if protocol.pre_lymphodepletion is None:
+        plan = c.PlanLymphodepletion(
+            occurred_at=_at(day),
+            infusion_date=infusion,
+            weight_kg=weight,
+            height_cm=height,
+            egfr=egfr,
+        )
+        doses = lymphodepletion_plan(weight, height, egfr, infusion, protocol.lymphodepletion).doses
+    else:
+        results: list[Measurement] = [
+            ReportedEgfr(collected_on=day, value=egfr, equation="CKD-EPI 2021"),
+            Weight(collected_on=day, kg=weight),
+            InfectionAssessment(
+                collected_on=day, active_infection_needing_systemic_treatment=False
+            ),
+            BloodCounts(collected_on=day, hemoglobin_g_per_l=118, platelets_10e9_per_l=190),
+        ]
+        if wocbp:
+            results.append(PregnancyTest(collected_on=day, sample="urine", result="negative"))
+        for result in results:
+            b.add(
+                day,
+                COORDINATOR,
+                c.RecordMeasurement(occurred_at=_at(day), measurement=result),
+                Phase.AWAITING_PRODUCT,
+            )
+        plan = c.PlanLymphodepletion(occurred_at=_at(day), infusion_date=infusion, height_cm=height)
+        # Screening eGFRs are drawn from 45 up, never below a do-not-give threshold.
+        factors = {
+            drug.drug: drug.renal.factor(egfr) or 0.0
+            for drug in protocol.lymphodepletion.drugs
+            if drug.renal is not None
+        }
+        doses = planned_doses(weight, height, infusion, protocol.lymphodepletion, factors).doses
+    b.add(day, INVESTIGATOR, plan, Phase.AWAITING_PRODUCT)
+    b.add(day, PI, c.ApproveLymphodepletion(occurred_at=_at(day)), Phase.LYMPHODEPLETION)
+    return doses
 
 
 def _plan_subject(
@@ -225,21 +285,9 @@ def _plan_subject(
     day += timedelta(days=rng.randint(1, 3))
     infusion = day + timedelta(days=7)
     egfr = record.egfr.value if record.egfr is not None else 90.0
-    b.add(
-        day,
-        INVESTIGATOR,
-        c.PlanLymphodepletion(
-            occurred_at=_at(day),
-            infusion_date=infusion,
-            weight_kg=weight,
-            height_cm=height,
-            egfr=egfr,
-        ),
-        Phase.AWAITING_PRODUCT,
-    )
-    b.add(day, PI, c.ApproveLymphodepletion(occurred_at=_at(day)), Phase.LYMPHODEPLETION)
-    ld = lymphodepletion_plan(weight, height, egfr, infusion, protocol.lymphodepletion)
-    for dose in ld.doses:
+    wocbp = sex == "female" and childbearing
+    doses = _plan_lymphodepletion(b, day, infusion, weight, height, egfr, wocbp, protocol)
+    for dose in doses:
         b.add(
             dose.on,
             COORDINATOR,
@@ -248,11 +296,24 @@ def _plan_subject(
             ),
             Phase.LYMPHODEPLETION,
         )
+    dated = protocol.pre_lymphodepletion is not None
+    if dated:
+        b.add(
+            infusion,
+            COORDINATOR,
+            c.RecordMeasurement(
+                occurred_at=_at(infusion), measurement=Weight(collected_on=infusion, kg=weight)
+            ),
+            Phase.LYMPHODEPLETION,
+        )
     b.add(
         infusion,
         INVESTIGATOR,
         c.RecordInfusion(
-            occurred_at=_at(infusion), infused_on=infusion, weight_kg=weight, tu_per_kg=tu_per_kg
+            occurred_at=_at(infusion),
+            infused_on=infusion,
+            weight_kg=None if dated else weight,
+            tu_per_kg=tu_per_kg,
         ),
         Phase.INFUSED,
     )

@@ -12,6 +12,7 @@ from domain.protocol import Protocol
 from domain.state import SubjectState
 from domain.subject import apply, decide
 from tests.domain.factories import eligible_record
+from tests.domain.prechecks import precheck_commands, weight_command
 
 COORDINATOR = Actor(user_id="cora", role=Role.COORDINATOR)
 INVESTIGATOR = Actor(user_id="ivan", role=Role.INVESTIGATOR)
@@ -97,13 +98,24 @@ class Journey:
             occurred_at=self.now, failed_on=self.today, detail="low transduction efficiency"
         )
 
+    @property
+    def dated_results(self) -> bool:
+        """Whether the protocol takes weight and kidney function from dated results."""
+        return self.protocol.pre_lymphodepletion is not None
+
+    def prechecks(self, **kwargs: Any) -> None:
+        """Record today's re-checks before lymphodepletion (when the protocol has them)."""
+        if self.dated_results:
+            for command in precheck_commands(self.now, self.today, **kwargs):
+                self.send(COORDINATOR, command)
+
     def plan(self, infusion_in_days: int = 7) -> c.PlanLymphodepletion:
+        legacy = {} if self.dated_results else {"weight_kg": 60, "egfr": 90}
         return c.PlanLymphodepletion(
             occurred_at=self.now,
             infusion_date=self.today + timedelta(days=infusion_in_days),
-            weight_kg=60,
             height_cm=165,
-            egfr=90,
+            **legacy,
         )
 
     def approve(self) -> c.ApproveLymphodepletion:
@@ -129,11 +141,16 @@ class Journey:
             )
 
     def infuse(self, tu_per_kg: float = 5e6) -> c.RecordInfusion:
+        """The infusion command; with dated results, today's weight is recorded first."""
         assert self.state.ld_plan is not None
         self.go_to(self.state.ld_plan.infusion_date)
-        return c.RecordInfusion(
-            occurred_at=self.now, infused_on=self.today, weight_kg=60, tu_per_kg=tu_per_kg
-        )
+        if not self.dated_results:
+            return c.RecordInfusion(
+                occurred_at=self.now, infused_on=self.today, weight_kg=60, tu_per_kg=tu_per_kg
+            )
+        if self.state.phase.value == "lymphodepletion":
+            self.send(COORDINATOR, weight_command(self.now, self.today))
+        return c.RecordInfusion(occurred_at=self.now, infused_on=self.today, tu_per_kg=tu_per_kg)
 
     def complete(self, code: str, response: str = "PR") -> c.CompleteVisit:
         visit = self.state.visit(code)
@@ -159,7 +176,11 @@ class Journey:
             ("awaiting_product", lambda: self.send(COORDINATOR, self.release())),
             (
                 "lymphodepletion",
-                lambda: (self.send(INVESTIGATOR, self.plan()), self.send(PI, self.approve())),
+                lambda: (
+                    self.prechecks(),
+                    self.send(INVESTIGATOR, self.plan()),
+                    self.send(PI, self.approve()),
+                ),
             ),
             ("infused", lambda: (self.give_doses(), self.send(INVESTIGATOR, self.infuse()))),
             ("follow_up", lambda: self.send(COORDINATOR, self.complete("D0"))),

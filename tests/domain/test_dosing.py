@@ -13,7 +13,7 @@ from domain.dosing import (
     lymphodepletion_plan,
     product_dose,
 )
-from domain.protocol import Protocol, load_protocol
+from domain.protocol import LymphodepletionRegimen, Protocol, load_protocol
 
 INFUSION = date(2026, 3, 10)
 
@@ -68,20 +68,44 @@ def test_dose_on_an_exact_mg_is_not_lost_to_binary_float_error(protocol: Protoco
     assert _mg(plan.doses, "fludarabine") == {60.0}
 
 
-def test_fludarabine_is_reduced_by_20_percent_when_egfr_is_just_below_70(
+def _legacy(protocol: Protocol) -> LymphodepletionRegimen:
+    """The regimen as protocols carried it before renal bands: ×0.8 below a typed eGFR of 70."""
+    drugs = tuple(
+        d.model_copy(
+            update={"renal": None, "renal_adjust_below_egfr": 70.0, "renal_adjust_factor": 0.8}
+        )
+        if d.drug == "fludarabine"
+        else d
+        for d in protocol.lymphodepletion.drugs
+    )
+    return protocol.lymphodepletion.model_copy(update={"drugs": drugs})
+
+
+def test_legacy_rule_reduces_fludarabine_by_20_percent_when_egfr_is_just_below_70(
     protocol: Protocol,
 ) -> None:
-    plan = lymphodepletion_plan(70, 170, 69.9, INFUSION, protocol.lymphodepletion)
+    plan = lymphodepletion_plan(70, 170, 69.9, INFUSION, _legacy(protocol))
     assert plan.renal_adjusted
     # 1.82 × 30 × 0.8 = 43.68 → 43 mg; cyclophosphamide has no renal rule.
     assert _mg(plan.doses, "fludarabine") == {43.0}
     assert _mg(plan.doses, "cyclophosphamide") == {546.0}
 
 
-def test_fludarabine_is_not_reduced_at_egfr_of_exactly_70(protocol: Protocol) -> None:
-    plan = lymphodepletion_plan(70, 170, 70, INFUSION, protocol.lymphodepletion)
+def test_legacy_rule_does_not_reduce_at_egfr_of_exactly_70(protocol: Protocol) -> None:
+    plan = lymphodepletion_plan(70, 170, 70, INFUSION, _legacy(protocol))
     assert not plan.renal_adjusted
     assert _mg(plan.doses, "fludarabine") == {54.0}
+
+
+def test_a_typed_egfr_is_read_against_the_renal_bands_when_the_protocol_has_them(
+    protocol: Protocol,
+) -> None:
+    # Fludara bands: 70 lies in 50–79 → ×0.8; 1.82 × 30 × 0.8 = 43.68 → 43 mg.
+    plan = lymphodepletion_plan(70, 170, 70, INFUSION, protocol.lymphodepletion)
+    assert plan.renal_adjusted
+    assert _mg(plan.doses, "fludarabine") == {43.0}
+    with pytest.raises(ValueError, match="must not be given below 30"):
+        lymphodepletion_plan(70, 170, 29.9, INFUSION, protocol.lymphodepletion)
 
 
 def test_doses_round_down_to_the_regimens_rounding_step(protocol: Protocol) -> None:

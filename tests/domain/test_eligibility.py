@@ -433,7 +433,27 @@ BOUNDARIES = [
         acute_gvhd_date="2026-03-01",
     ),
     case("gvhd_grade_3_without_date_is_missing", "E4.gvhd", "missing", acute_gvhd_grade=3),
-    case("gvhd_unknown_is_missing", "E4.gvhd", "missing", acute_gvhd_grade=None),
+    case(
+        "gvhd_unknown_with_unknown_transplant_history_is_missing",
+        "E4.gvhd",
+        "missing",
+        acute_gvhd_grade=None,
+        prior_transplants=None,
+    ),
+    case(
+        "gvhd_not_applicable_without_any_transplant",
+        "E4.gvhd",
+        "met",
+        acute_gvhd_grade=None,
+        prior_transplants=[],
+    ),
+    case(
+        "gvhd_not_applicable_after_corneal_and_hair_transplants_only",
+        "E4.gvhd",
+        "met",
+        acute_gvhd_grade=None,
+        prior_transplants=["corneal", "hair"],
+    ),
     # Exclusion 5.
     case(
         "hbsag_positive_with_high_hbv_dna_excludes",
@@ -764,3 +784,14 @@ def test_minimal_record_judges_every_unknown_criterion_missing() -> None:
     assert result.status == "incomplete"
     met = {v.criterion for v in result.with_verdict("met")}
     assert met == {"I1.age", "I2.diagnosis"}
+
+
+def test_a_subject_without_transplant_is_eligible_with_no_gvhd_grade() -> None:
+    result = judge(prior_transplants=[], acute_gvhd_grade=None)
+    assert result.eligible
+    assert result.verdict("E4.gvhd").reason.startswith("not applicable")
+
+
+def test_after_an_hsct_the_gvhd_grade_is_still_required() -> None:
+    result = judge(prior_transplants=["hsct"], acute_gvhd_grade=None)
+    assert result.verdict("E4.gvhd").verdict == "missing"

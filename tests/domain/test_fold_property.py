@@ -50,7 +50,10 @@ def attempt(j: Journey, step: str, rng: random.Random) -> None:
         "apheresis": lambda: (COORDINATOR, j.apheresis()),
         "failure": lambda: (COORDINATOR, j.failure()),
         "release": lambda: (COORDINATOR, j.release()),
-        "plan": lambda: (INVESTIGATOR, j.plan()),
+        "plan": lambda: (
+            j.prechecks() if s.phase.value == "awaiting_product" else None,
+            (INVESTIGATOR, j.plan()),
+        )[1],
         "approve": lambda: (PI, j.approve()),
         "dose": lambda: (COORDINATOR, _next_dose(j)),
         "infuse": lambda: (INVESTIGATOR, j.infuse(tu_per_kg=_tu(j))),

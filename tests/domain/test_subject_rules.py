@@ -22,6 +22,7 @@ from domain.protocol import Protocol, load_protocol
 from domain.subject import ALLOWED_PHASES, ALLOWED_ROLES, decide, fold
 from domain.values import Phase
 from tests.domain.journey import COORDINATOR, INVESTIGATOR, PI, SYSTEM, Journey
+from tests.domain.prechecks import weight_command
 
 PROTOCOL = load_protocol()
 
@@ -82,6 +83,14 @@ def command_of(kind: str, j: Journey) -> Any:
         ),
         "mark_monitoring_missed": lambda: c.MarkMonitoringMissed(occurred_at=now, day=1),
         "close_dlt_window": lambda: c.CloseDltWindow(occurred_at=now),
+        # Dated results and the lymphodepletion safety decisions (issue #12).
+        "record_measurement": lambda: weight_command(now, today),
+        "override_renal_threshold": lambda: c.OverrideRenalThreshold(
+            occurred_at=now, factor=0.5, reason="benefit outweighs risk; nephrology agrees"
+        ),
+        "confirm_infusion_weight": lambda: c.ConfirmInfusionWeight(
+            occurred_at=now, reason="weight re-measured twice on the ward scale"
+        ),
         "grant_study_slot": lambda: c.GrantStudySlot(
             occurred_at=now, study_id="study-NCT06243159", dose_level="DL1", sentinel=True
         ),

@@ -55,6 +55,12 @@ CURRENT: dict[str, tuple[str, Scenario]] = {
     "subject_issue13_withdrawal.json": ("S-HIST-I13-WDRL", withdrawal),
 }
 CHANGED = ("changed_subject_workflow.json", "S-HIST-CHGD", screen_failure)
+# Issue 12 (dated re-checks before lymphodepletion, renal bands): recorded on their own with
+# ``python -m tests.histories.record issue12`` so the histories above stay as they were.
+ISSUE12: dict[str, tuple[str, Scenario]] = {
+    "subject_issue12_full_lifecycle.json": ("S-HIST-I12L", full_life),
+    "subject_issue12_withdrawal.json": ("S-HIST-I12W", withdrawal),
+}
 
 
 async def _record(
@@ -83,9 +89,17 @@ async def main(prefix: str = "") -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(server), data_converter=pydantic_data_converter
     )
+    only = sys.argv[1:]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = SqlEventStore(f"sqlite:///{Path(tmp) / 'events.db'}")
+            if only == ["issue12"]:
+                for name, (subject, scenario) in ISSUE12.items():
+                    text = await _record(env, store, SubjectWorkflow, subject, scenario)
+                    (HERE / name).write_text(text + "\n", encoding="utf-8")
+                    print(f"wrote {name}")
+                store.close()
+                return
             for name, (subject, scenario) in CURRENT.items():
                 if not name.startswith(prefix):
                     continue

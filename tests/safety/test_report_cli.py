@@ -22,6 +22,7 @@ def subject(subject_id: str, disease: str, responses: dict[str, str]) -> Journey
     j.send(INVESTIGATOR, j.enroll())
     j.send(COORDINATOR, j.apheresis())
     j.send(COORDINATOR, j.release())
+    j.prechecks()
     j.send(INVESTIGATOR, j.plan())
     j.send(PI, j.approve())
     j.give_doses()

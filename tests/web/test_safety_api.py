@@ -92,15 +92,7 @@ async def _drive(
     await driver.sleep_until(infusion_date)
     # A dose inside the level's TU/kg range (the harness's default fits DL1 only).
     tu_per_kg = {"DL1": 5e6, "DL2": 2e7}[dose_level]
-    await driver.send(
-        INVESTIGATOR,
-        c.RecordInfusion(
-            occurred_at=await driver.now(),
-            infused_on=infusion_date,
-            weight_kg=60,
-            tu_per_kg=tu_per_kg,
-        ),
-    )
+    await driver.infuse(infusion_date, tu_per_kg)
     for code, response in responses.items():
         await driver.complete_visit(code, response)
 

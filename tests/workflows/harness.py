@@ -14,6 +14,7 @@ from domain.screening import ScreeningRecord
 from domain.state import SubjectState
 from system.gateway import SubjectGateway
 from tests.domain.factories import eligible_record_json
+from tests.domain.prechecks import precheck_commands, weight_command
 from workflows.subject import SubmitResult
 
 COORDINATOR = Actor(user_id="cora", role=Role.COORDINATOR)
@@ -114,16 +115,27 @@ class SubjectDriver:
             ),
         )
 
+    @property
+    def dated_results(self) -> bool:
+        """Whether the protocol takes weight and kidney function from dated results."""
+        return self.gateway.protocol.pre_lymphodepletion is not None
+
+    async def prechecks(self) -> None:
+        for command in precheck_commands(await self.now(), await self.today()):
+            await self.send(COORDINATOR, command)
+
     async def lymphodepletion(self, infusion_in_days: int = 7) -> date:
         infusion_date = await self.today() + timedelta(days=infusion_in_days)
+        if self.dated_results:
+            await self.prechecks()
+        legacy = {} if self.dated_results else {"weight_kg": 60, "egfr": 90}
         await self.send(
             INVESTIGATOR,
             c.PlanLymphodepletion(
                 occurred_at=await self.now(),
                 infusion_date=infusion_date,
-                weight_kg=60,
                 height_cm=165,
-                egfr=90,
+                **legacy,
             ),
         )
         await self.send(PI, c.ApproveLymphodepletion(occurred_at=await self.now()))
@@ -145,15 +157,17 @@ class SubjectDriver:
                 ),
             )
 
-    async def infuse(self, infusion_date: date) -> SubmitResult:
+    async def infuse(self, infusion_date: date, tu_per_kg: float = 5e6) -> SubmitResult:
         await self.sleep_until(infusion_date)
+        if self.dated_results:
+            await self.send(COORDINATOR, weight_command(await self.now(), infusion_date))
         return await self.send(
             INVESTIGATOR,
             c.RecordInfusion(
                 occurred_at=await self.now(),
                 infused_on=infusion_date,
-                weight_kg=60,
-                tu_per_kg=5e6,
+                weight_kg=None if self.dated_results else 60,
+                tu_per_kg=tu_per_kg,
             ),
         )
 

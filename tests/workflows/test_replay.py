@@ -37,7 +37,16 @@ def test_the_replay_guard_has_histories_to_replay() -> None:
         "subject_pre_visit_alerts_full_lifecycle.json",
         "subject_pre_visit_alerts_screen_failure.json",
         "subject_pre_visit_alerts_withdrawal.json",
+        "subject_issue12_full_lifecycle.json",
+        "subject_issue12_withdrawal.json",
     } <= names
+
+
+def test_issue12_histories_start_under_a_protocol_with_dated_rechecks() -> None:
+    path = Path(__file__).parents[1] / "histories" / "subject_issue12_full_lifecycle.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    started = history.events[0].workflow_execution_started_event_attributes
+    assert b'"pre_lymphodepletion":{' in started.input.payloads[0].data.replace(b" ", b"")
 
 
 def test_current_histories_carry_every_patch_and_older_ones_do_not() -> None:

@@ -15,6 +15,7 @@ from domain.subject import fold
 from domain.values import Phase, VisitStatus
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
+from tests.domain.prechecks import weight_command
 from tests.workflows.harness import (
     COORDINATOR,
     INVESTIGATOR,
@@ -202,16 +203,14 @@ async def test_infusion_outside_the_dose_level_range_is_refused_naming_the_field
     infusion_date = await driver.lymphodepletion()
     await driver.give_ld_doses()
     await driver.sleep_until(infusion_date)
+    await driver.send(COORDINATOR, weight_command(await driver.now(), infusion_date))
     count = sqlite_store.count_events()
 
     with pytest.raises(ValueOutOfRange) as refused:
         await driver.send(
             INVESTIGATOR,
             c.RecordInfusion(
-                occurred_at=await driver.now(),
-                infused_on=infusion_date,
-                weight_kg=60,
-                tu_per_kg=2e7,
+                occurred_at=await driver.now(), infused_on=infusion_date, tu_per_kg=2e7
             ),
         )
     assert refused.value.field == "tu_per_kg"
