@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.dlt_rules import DltException, ProlongedCytopenia
 from domain.prelymphodepletion import PreLymphodepletionRules
 from domain.renal import RenalDosing
 
@@ -159,6 +160,9 @@ class DltRules(_Frozen):
     related_grade_5: bool = True
     # Attribution categories that count as "related".
     related_attributions: tuple[str, ...] = ("possible", "probable", "definite")
+    # Terms exempt from the related non-haematologic rule unless they last too long.
+    non_haematologic_exceptions: tuple[DltException, ...] = ()
+    prolonged_cytopenia: ProlongedCytopenia | None = None
 
 
 class SafetyRules(_Frozen):

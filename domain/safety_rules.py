@@ -8,12 +8,12 @@ from typing import Any
 
 from domain import commands as c
 from domain import events as e
+from domain.dlt import dlt_rule_for
 from domain.errors import MissingPrerequisite, NotFound, ValueOutOfRange, WrongPhase
 from domain.grading import crs_grade, icans_grade
 from domain.guards import CLOCK_SKEW, deviation, not_future
 from domain.protocol import Protocol
-from domain.safety import dlt_rule
-from domain.state import AdverseEvent, SubjectState
+from domain.state import AdverseEvent, GradeChange, SubjectState
 
 __all__ = ["SAFETY_DECIDERS", "evolve_safety", "sae_due"]
 
@@ -53,28 +53,22 @@ def _check_fatal(grade: int, outcome: str, seriousness: tuple[str, ...]) -> None
         raise ValueOutOfRange("a grade 5 AE is serious by death", field="seriousness")
 
 
-def _dlt_flag(s: SubjectState, ae: AdverseEvent, p: Protocol) -> e.DltFlagged | None:
+def _dlt_flag(s: SubjectState, ae: AdverseEvent, p: Protocol, as_of: date) -> e.DltFlagged | None:
     """Flag a DLT while the window is open for an AE whose onset lies inside it."""
     if s.infusion_date is None or s.dlt_outcome is not None or ae.dlt_rule is not None:
         return None
     window_end = s.infusion_date + timedelta(days=p.safety.dlt_window_days)
     if not s.infusion_date <= ae.onset_on <= window_end:
         return None
-    rule = dlt_rule(
-        p.safety.dlt,
-        kind=ae.kind,
-        grade=ae.grade,
-        related_to_jy231=ae.related_to_jy231,
-        haematologic=ae.haematologic,
-    )
-    return None if rule is None else e.DltFlagged(ae_id=ae.ae_id, rule=rule, grade=ae.grade)
+    rule = dlt_rule_for(ae, p.safety.dlt, infusion_date=s.infusion_date, as_of=as_of)
+    return None if rule is None else e.DltFlagged(ae_id=ae.ae_id, rule=rule, grade=ae.worst)
 
 
 def _consequences(
     s: SubjectState, ae: AdverseEvent, now: datetime, p: Protocol
 ) -> list[e.EventPayload]:
     out: list[e.EventPayload] = []
-    flag = _dlt_flag(s, ae, p)
+    flag = _dlt_flag(s, ae, p, now.date())
     if flag is not None:
         out.append(flag)
     if ae.grade == 5:
@@ -110,7 +104,7 @@ def _record_ae(
         outcome=cmd.outcome,
         aware_at=cmd.occurred_at,
     )
-    return [recorded, *_consequences(s, _ae_from(recorded), now, p)]
+    return [recorded, *_consequences(s, _ae_from(recorded, s.last_seq + 1), now, p)]
 
 
 def _open_ae(s: SubjectState, ae_id: str) -> AdverseEvent:
@@ -148,7 +142,8 @@ def _update_ae(
         outcome=outcome,
         became_serious_at=cmd.occurred_at if seriousness and not ae.serious else None,
     )
-    return [updated, *_consequences(s, _ae_updated(ae, updated), now, p)]
+    after = _ae_updated(ae, updated, cmd.occurred_at.date(), s.last_seq + 1)
+    return [updated, *_consequences(s, after, now, p)]
 
 
 def _resolve_ae(
@@ -158,9 +153,12 @@ def _resolve_ae(
     not_future(cmd.resolved_on, now, "resolved_on")
     if cmd.resolved_on < ae.onset_on:
         raise ValueOutOfRange("resolved_on is before the onset", field="resolved_on")
-    return [
-        e.AdverseEventResolved(ae_id=ae.ae_id, resolved_on=cmd.resolved_on, outcome=cmd.outcome)
-    ]
+    resolved = e.AdverseEventResolved(
+        ae_id=ae.ae_id, resolved_on=cmd.resolved_on, outcome=cmd.outcome
+    )
+    # An episode that outlasted its DLT allowance is known once it ends.
+    flag = _dlt_flag(s, ae.model_copy(update={"resolved_on": cmd.resolved_on}), p, now.date())
+    return [resolved] if flag is None else [resolved, flag]
 
 
 def sae_due(ae: AdverseEvent, p: Protocol) -> datetime:
@@ -269,21 +267,29 @@ def _close_dlt(
         raise MissingPrerequisite("no infusion, so no DLT window")
     if s.dlt_outcome is not None:
         raise WrongPhase("the DLT window is already closed")
-    flagged = tuple(a.ae_id for a in s.adverse_events if a.dlt_rule is not None)
     if s.phase.is_terminal:
         assert s.ended_on is not None
-        outcome = "dlt" if flagged else "not_evaluable"
-        closed_on = s.ended_on
+        closed_on = as_of = s.ended_on
     else:
         closed_on = s.infusion_date + timedelta(days=p.safety.dlt_window_days)
         if now.date() <= closed_on:
             raise WrongPhase(f"the DLT window is open until {closed_on}")
+        as_of = now.date()
+    # Duration rules (an excepted toxicity still going on, a cytopenia past its day) are
+    # settled at the close for AEs no update has flagged yet.
+    late = [f for a in s.adverse_events if (f := _dlt_flag(s, a, p, as_of)) is not None]
+    flagged = (
+        *(a.ae_id for a in s.adverse_events if a.dlt_rule is not None),
+        *(f.ae_id for f in late),
+    )
+    if s.phase.is_terminal:
+        outcome = "dlt" if flagged else "not_evaluable"
+    else:
         outcome = "dlt" if flagged else "no_dlt"
-    return [
-        e.DltWindowClosed(
-            outcome=outcome, dose_level=s.dose_level, closed_on=closed_on, dlt_ae_ids=flagged
-        )
-    ]
+    closed = e.DltWindowClosed(
+        outcome=outcome, dose_level=s.dose_level, closed_on=closed_on, dlt_ae_ids=flagged
+    )
+    return [*late, closed]
 
 
 def _grant_slot(
@@ -301,8 +307,10 @@ def _grant_slot(
     ]
 
 
-def _ae_from(p: e.AdverseEventRecorded) -> AdverseEvent:
+def _ae_from(p: e.AdverseEventRecorded, seq: int) -> AdverseEvent:
     return AdverseEvent(
+        grade_history=(GradeChange(grade=p.grade, on=p.onset_on, seq=seq),),
+        worst_grade=p.grade,
         ae_id=p.ae_id,
         kind=p.kind,
         term=p.term,
@@ -319,9 +327,14 @@ def _ae_from(p: e.AdverseEventRecorded) -> AdverseEvent:
     )
 
 
-def _ae_updated(ae: AdverseEvent, p: e.AdverseEventUpdated) -> AdverseEvent:
+def _ae_updated(ae: AdverseEvent, p: e.AdverseEventUpdated, on: date, seq: int) -> AdverseEvent:
+    history = ae.grade_history
+    if p.grade != ae.grade:
+        history = (*history, GradeChange(grade=p.grade, on=on, seq=seq))
     return ae.model_copy(
         update={
+            "grade_history": history,
+            "worst_grade": max(ae.worst, p.grade),
             "grade": p.grade,
             "crs": p.crs,
             "icans": p.icans,
@@ -347,11 +360,12 @@ def evolve_safety(s: SubjectState, event: e.Event) -> dict[str, Any] | None:
     p = event.payload
     match p:
         case e.AdverseEventRecorded():
-            return {"adverse_events": (*s.adverse_events, _ae_from(p))}
+            return {"adverse_events": (*s.adverse_events, _ae_from(p, event.seq))}
         case e.AdverseEventUpdated():
             ae = s.adverse_event(p.ae_id)
             assert ae is not None
-            return {"adverse_events": _replace_ae(s, _ae_updated(ae, p))}
+            updated = _ae_updated(ae, p, event.occurred_at.date(), event.seq)
+            return {"adverse_events": _replace_ae(s, updated)}
         case e.AdverseEventResolved():
             return {
                 "adverse_events": _with_ae(s, p.ae_id, resolved_on=p.resolved_on, outcome=p.outcome)

@@ -19,7 +19,24 @@ from domain.measurements import Measurement
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Phase, Route, ScheduledVisit, Sex
 
-__all__ = ["AdverseEvent", "Correction", "Deviation", "RenalOverride", "SubjectState"]
+__all__ = [
+    "AdverseEvent",
+    "Correction",
+    "Deviation",
+    "GradeChange",
+    "RenalOverride",
+    "SubjectState",
+]
+
+
+class GradeChange(BaseModel):
+    """One grade an AE had, from the clinical day it was recorded (the onset for the first)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    grade: int
+    on: date
+    seq: int
 
 
 class RenalOverride(BaseModel):
@@ -52,6 +69,14 @@ class AdverseEvent(BaseModel):
     sae_reported_at: datetime | None = None
     sae_overdue: bool = False
     dlt_rule: str | None = None
+    # Every grade the AE has had, and the worst of them (None in states folded before).
+    grade_history: tuple[GradeChange, ...] = ()
+    worst_grade: int | None = None
+
+    @property
+    def worst(self) -> int:
+        """The grade DLT rules, reports and exports use: the worst the AE has reached."""
+        return max(self.grade, self.worst_grade or 0)
 
     @property
     def serious(self) -> bool:

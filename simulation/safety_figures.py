@@ -45,7 +45,8 @@ def safety_figures(states: Sequence[SubjectState], sae_report_hours: int) -> Saf
     aes = [ae for s in states for ae in s.adverse_events]
     by_label: dict[str, Counter[str]] = {}
     for ae in aes:
-        by_label.setdefault(_label(ae), Counter())[str(ae.grade)] += 1
+        # Tabulated at the worst grade each AE reached.
+        by_label.setdefault(_label(ae), Counter())[str(ae.worst)] += 1
     serious = [ae for ae in aes if ae.serious]
     reported = [ae for ae in serious if ae.sae_reported_at is not None]
     late = sum(_late(ae, sae_report_hours) for ae in reported)

@@ -27,7 +27,10 @@ class AeRow(BaseModel):
     ae_id: str
     kind: AeKind
     term: str
+    # The worst grade the AE reached (what DLTs and reports use), and its grade now.
     grade: int
+    current_grade: int
+    grade_history: tuple[int, ...]
     # (label, value) of the observed CRS/ICANS components the grade was computed from.
     components: tuple[tuple[str, str], ...]
     onset_on: date
@@ -96,7 +99,9 @@ def ae_rows(state: SubjectState, protocol: Protocol, today: date) -> list[AeRow]
                 ae_id=ae.ae_id,
                 kind=ae.kind,
                 term=ae.term,
-                grade=ae.grade,
+                grade=ae.worst,
+                current_grade=ae.grade,
+                grade_history=tuple(h.grade for h in ae.grade_history),
                 components=_components(ae),
                 onset_on=ae.onset_on,
                 seriousness=ae.seriousness,
