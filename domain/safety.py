@@ -26,4 +26,3 @@ Seriousness = Literal[
 AeOutcome = Literal[
     "not_recovered", "recovering", "recovered", "recovered_with_sequelae", "fatal", "unknown"
 ]
-
