@@ -42,6 +42,8 @@ ALLOWED_ROLES: dict[str, frozenset[Role]] = {
     "resolve_adverse_event": _STAFF,
     "report_sae": _STAFF,
     "mark_sae_overdue": _SYSTEM,
+    "report_susar": _STAFF,
+    "mark_susar_overdue": _SYSTEM,
     "record_daily_monitoring": _STAFF,
     "mark_monitoring_missed": _SYSTEM,
     "close_dlt_window": _SYSTEM,
@@ -86,6 +88,8 @@ ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
     # An SAE (a death above all) must still be reported after participation has ended.
     "report_sae": _EVER,
     "mark_sae_overdue": _EVER,
+    "report_susar": _EVER,
+    "mark_susar_overdue": _EVER,
     "record_daily_monitoring": _POST_INFUSION,
     "mark_monitoring_missed": _POST_INFUSION,
     # Closed at its end, or at once when participation ends inside the window.

@@ -43,6 +43,22 @@ def alert_for(subject_id: str, event: ev.Event, *, visits: bool) -> Notification
                 f"{p.due_at.isoformat()}",
                 ("pi", "coordinator", "sponsor_safety"),
             )
+        case ev.SusarIdentified():
+            days = "7 days, follow-up by day 15" if p.category != "other" else "15 days"
+            found = (
+                "urgent",
+                f"SUSAR {p.ae_id} of {subject_id} ({p.unexpected_because}): expedited reports "
+                f"to the regulator, ethics committee and sponsor within {days} of "
+                f"{p.since.isoformat()}",
+                ("pi", "coordinator", "sponsor_safety"),
+            )
+        case ev.SusarOverdue():
+            found = (
+                "urgent",
+                f"SUSAR {p.ae_id} of {subject_id}: {p.kind.replace('_', '-')} report to "
+                f"{p.recipient.replace('_', ' ')} overdue since {p.due_at.isoformat()}",
+                ("pi", "coordinator", "sponsor_safety"),
+            )
         case ev.DltFlagged():
             found = ("urgent", f"DLT on {subject_id}: {p.ae_id}, {p.rule}", ("pi", "coordinator"))
         case ev.MonitoringMissed():

@@ -28,6 +28,7 @@ __all__ = [
     "GrantStudySlot",
     "MarkMonitoringMissed",
     "MarkSaeOverdue",
+    "MarkSusarOverdue",
     "MissVisit",
     "OpenVisitWindow",
     "OverrideRenalThreshold",
@@ -44,6 +45,7 @@ __all__ = [
     "RecordScreening",
     "RegisterSubject",
     "ReportSae",
+    "ReportSusar",
     "RescheduleVisit",
     "ResolveAdverseEvent",
     "SignConsent",
@@ -331,6 +333,26 @@ class MarkSaeOverdue(_Command):
     ae_id: AeId
 
 
+class ReportSusar(_Command):
+    """An expedited SUSAR report (initial or follow-up) sent to one recipient."""
+
+    type: Literal["report_susar"] = "report_susar"
+    ae_id: AeId
+    recipient: str = Field(min_length=2, max_length=32)
+    kind: Literal["initial", "follow_up"]
+    reported_at: AwareDatetime
+    reference: str = Field(min_length=1, max_length=100)
+
+
+class MarkSusarOverdue(_Command):
+    """Raised by a SUSAR clock when a recipient's report is not in by its day."""
+
+    type: Literal["mark_susar_overdue"] = "mark_susar_overdue"
+    ae_id: AeId
+    recipient: str = Field(min_length=2, max_length=32)
+    kind: Literal["initial", "follow_up"]
+
+
 class RecordDailyMonitoring(_Command):
     type: Literal["record_daily_monitoring"] = "record_daily_monitoring"
     day: int = Field(ge=1, le=60)
@@ -390,6 +412,8 @@ Command = Annotated[
     | ResolveAdverseEvent
     | ReportSae
     | MarkSaeOverdue
+    | ReportSusar
+    | MarkSusarOverdue
     | RecordDailyMonitoring
     | MarkMonitoringMissed
     | CloseDltWindow

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from domain import commands as c
 from domain.protocol import Protocol
 from domain.state import SubjectState
+from domain.susar import susar_clocks
 from domain.values import Phase, VisitStatus
 
 __all__ = ["Deadline", "next_deadline", "safety_deadlines"]
@@ -29,7 +30,7 @@ def _midnight(day: date) -> datetime:
 
 
 def next_deadline(
-    state: SubjectState, protocol: Protocol, *, safety: bool = True
+    state: SubjectState, protocol: Protocol, *, safety: bool = True, expedited: bool = True
 ) -> Deadline | None:
     """The earliest timer-driven command for this state, or None when nothing is pending.
 
@@ -38,6 +39,20 @@ def next_deadline(
     """
     # ``safety=False`` keeps the timers of workflow histories recorded before the safety clocks.
     candidates = safety_deadlines(state, protocol) if safety else []
+    # ``expedited=False``: histories recorded before the SUSAR clocks (issue 12).
+    if expedited and protocol.expedited is not None:
+        candidates += [
+            Deadline(
+                due_at=clock.due_at,
+                command=c.MarkSusarOverdue(
+                    occurred_at=clock.due_at,
+                    ae_id=clock.ae_id,
+                    recipient=clock.recipient,
+                    kind=clock.kind,
+                ),
+            )
+            for clock in susar_clocks(state, protocol.expedited)
+        ]
     if state.phase.is_terminal:
         # Only the safety obligations outlive participation (a death must still be reported).
         return min(candidates, key=lambda d: d.due_at, default=None)

@@ -304,6 +304,36 @@ class SaeOverdue(_Payload):
     due_at: datetime
 
 
+class SusarIdentified(_Payload):
+    """The AE meets the SUSAR criteria (serious, related, not in the reference safety
+    information); the expedited clocks of every recipient start at ``since``."""
+
+    type: Literal["susar.identified"] = "susar.identified"
+    ae_id: str
+    category: Literal["fatal_or_life_threatening", "other"]
+    since: datetime
+    # Why it is unexpected, e.g. "not in the RSI" or "grade 5 above the RSI's grade 3".
+    unexpected_because: str
+
+
+class SusarReported(_Payload):
+    type: Literal["susar.reported"] = "susar.reported"
+    ae_id: str
+    recipient: str
+    kind: Literal["initial", "follow_up"]
+    reported_at: datetime
+    reference: str
+    late: bool
+
+
+class SusarOverdue(_Payload):
+    type: Literal["susar.overdue"] = "susar.overdue"
+    ae_id: str
+    recipient: str
+    kind: Literal["initial", "follow_up"]
+    due_at: datetime
+
+
 class MonitoringRecorded(_Payload):
     type: Literal["monitoring.recorded"] = "monitoring.recorded"
     day: int
@@ -436,6 +466,9 @@ EventPayload = Annotated[
     | AdverseEventResolved
     | SaeReported
     | SaeOverdue
+    | SusarIdentified
+    | SusarReported
+    | SusarOverdue
     | MonitoringRecorded
     | MonitoringMissed
     | DltFlagged

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.dlt_rules import DltException, ProlongedCytopenia
+from domain.expedited import ExpeditedRules
 from domain.prelymphodepletion import PreLymphodepletionRules
 from domain.renal import RenalDosing
 
@@ -187,6 +188,8 @@ class Protocol(_Frozen):
     # Re-checks before the first lymphodepletion dose; None keeps the typed weight and eGFR
     # of protocols written before dated results (workflows started under them replay).
     pre_lymphodepletion: PreLymphodepletionRules | None = None
+    # SUSAR expectedness and clocks; None: no expedited reporting beyond the SAE report.
+    expedited: ExpeditedRules | None = None
 
     @property
     def version(self) -> str:

@@ -14,6 +14,7 @@ from domain.grading import crs_grade, icans_grade
 from domain.guards import CLOCK_SKEW, deviation, not_future
 from domain.protocol import Protocol
 from domain.state import AdverseEvent, GradeChange, SubjectState
+from domain.susar import SUSAR_DECIDERS, evolve_susar, identify
 
 __all__ = ["SAFETY_DECIDERS", "evolve_safety", "sae_due"]
 
@@ -65,12 +66,16 @@ def _dlt_flag(s: SubjectState, ae: AdverseEvent, p: Protocol, as_of: date) -> e.
 
 
 def _consequences(
-    s: SubjectState, ae: AdverseEvent, now: datetime, p: Protocol
+    s: SubjectState, ae: AdverseEvent, now: datetime, p: Protocol, at: datetime
 ) -> list[e.EventPayload]:
     out: list[e.EventPayload] = []
     flag = _dlt_flag(s, ae, p, now.date())
     if flag is not None:
         out.append(flag)
+    # ``at``: when the site learned what made it a SUSAR, day 0 of the expedited clocks.
+    susar = identify(ae, p, at)
+    if susar is not None:
+        out.append(susar)
     if ae.grade == 5:
         # A fatal AE ends participation in the same decision.
         out.append(e.ParticipationEnded(outcome="died", ended_on=now.date()))
@@ -104,7 +109,8 @@ def _record_ae(
         outcome=cmd.outcome,
         aware_at=cmd.occurred_at,
     )
-    return [recorded, *_consequences(s, _ae_from(recorded, s.last_seq + 1), now, p)]
+    ae = _ae_from(recorded, s.last_seq + 1)
+    return [recorded, *_consequences(s, ae, now, p, cmd.occurred_at)]
 
 
 def _open_ae(s: SubjectState, ae_id: str) -> AdverseEvent:
@@ -143,7 +149,7 @@ def _update_ae(
         became_serious_at=cmd.occurred_at if seriousness and not ae.serious else None,
     )
     after = _ae_updated(ae, updated, cmd.occurred_at.date(), s.last_seq + 1)
-    return [updated, *_consequences(s, after, now, p)]
+    return [updated, *_consequences(s, after, now, p, cmd.occurred_at)]
 
 
 def _resolve_ae(
@@ -384,7 +390,7 @@ def evolve_safety(s: SubjectState, event: e.Event) -> dict[str, Any] | None:
             return {"dlt_outcome": p.outcome}
         case e.StudySlotGranted():
             return {"study_id": p.study_id, "slot_dose_level": p.dose_level}
-    return None
+    return evolve_susar(s, event)
 
 
 SAFETY_DECIDERS: dict[type[Any], Callable[..., list[e.EventPayload]]] = {
@@ -396,5 +402,6 @@ SAFETY_DECIDERS: dict[type[Any], Callable[..., list[e.EventPayload]]] = {
     c.RecordDailyMonitoring: _record_monitoring,
     c.MarkMonitoringMissed: _monitoring_missed,
     c.CloseDltWindow: _close_dlt,
+    **SUSAR_DECIDERS,
     c.GrantStudySlot: _grant_slot,
 }

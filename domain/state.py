@@ -14,6 +14,7 @@ from domain.events import (
     LymphodepletionPlanned,
     RenalOverrideRecorded,
 )
+from domain.expedited import Category, ReportKind
 from domain.grading import CrsComponents, IcansComponents
 from domain.measurements import Measurement
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
@@ -26,6 +27,8 @@ __all__ = [
     "GradeChange",
     "RenalOverride",
     "SubjectState",
+    "Susar",
+    "SusarReport",
 ]
 
 
@@ -44,6 +47,32 @@ class RenalOverride(BaseModel):
 
     seq: int
     override: RenalOverrideRecorded
+
+
+class SusarReport(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipient: str
+    kind: ReportKind
+    reported_at: datetime
+    reference: str
+    late: bool
+
+
+class Susar(BaseModel):
+    """An AE that is a suspected unexpected serious adverse reaction, and its reports."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: Category
+    # Day 0 of the clocks: when the site first knew the AE met the SUSAR criteria (or, for an
+    # upgrade, that it became fatal or life-threatening).
+    since: datetime
+    reports: tuple[SusarReport, ...] = ()
+    overdue: tuple[tuple[str, ReportKind], ...] = ()
+
+    def reported(self, recipient: str, kind: ReportKind) -> bool:
+        return any((r.recipient, r.kind) == (recipient, kind) for r in self.reports)
 
 
 class AdverseEvent(BaseModel):
@@ -72,6 +101,7 @@ class AdverseEvent(BaseModel):
     # Every grade the AE has had, and the worst of them (None in states folded before).
     grade_history: tuple[GradeChange, ...] = ()
     worst_grade: int | None = None
+    susar: Susar | None = None
 
     @property
     def worst(self) -> int:

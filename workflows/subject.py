@@ -35,6 +35,7 @@ __all__ = [
     "SAFETY_PATCH",
     "SEARCH_ATTRIBUTES_PATCH",
     "SUBMIT_PURPOSE",
+    "SUSAR_PATCH",
     "UPDATE_COUNT_PATCH",
     "VISIT_ALERTS_PATCH",
     "SubjectWorkflow",
@@ -60,6 +61,8 @@ DEFAULT_MAX_UPDATES_PER_RUN = 1000
 SEARCH_ATTRIBUTES_PATCH = "17-search-attributes"
 # What a gateway seal for the submit update covers, besides the submission and the workflow id.
 SUBMIT_PURPOSE = "subject.submit"
+# Histories recorded before the SUSAR expedited-report clocks replay without them.
+SUSAR_PATCH = "issue12-susar-clocks"
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -120,6 +123,7 @@ class SubjectWorkflow:
         self._count_updates = False
         self._search_attributes = input.search_attributes
         self._described: object | None = None
+        self._expedited = False
 
     @workflow.run
     async def run(self, input: SubjectWorkflowInput) -> SubjectState:
@@ -128,6 +132,7 @@ class SubjectWorkflow:
         self._count_updates = workflow.patched(UPDATE_COUNT_PATCH)
         # Asked only when wanted, so subjects without search attributes leave no marker.
         describe = self._search_attributes and workflow.patched(SEARCH_ATTRIBUTES_PATCH)
+        self._expedited = workflow.patched(SUSAR_PATCH)
         while not self._finished():
             if workflow.info().is_continue_as_new_suggested() or self._update_budget_spent():
                 await workflow.wait_condition(
@@ -135,7 +140,9 @@ class SubjectWorkflow:
                 )
                 workflow.continue_as_new(self._next_run_input())
             seen = self._version
-            deadline = next_deadline(self._state, self._protocol, safety=self._safety)
+            deadline = next_deadline(
+                self._state, self._protocol, safety=self._safety, expedited=self._expedited
+            )
             if describe:
                 self._describe(deadline)
             timeout = None
@@ -167,7 +174,7 @@ class SubjectWorkflow:
         if not self._safety:
             return True
         # A death must still be reported and the DLT window closed after participation ends.
-        pending = next_deadline(self._state, self._protocol, safety=True)
+        pending = next_deadline(self._state, self._protocol, safety=True, expedited=self._expedited)
         return pending is None and not self._state.unreported_saes
 
     def _woken_since(self, version: int) -> Callable[[], bool]:

@@ -35,7 +35,7 @@ from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
 from system.signing import SubmissionSigner
 from tests.histories.changed_workflow import ChangedSubjectWorkflow
-from tests.histories.scenarios import full_life, screen_failure, withdrawal
+from tests.histories.scenarios import full_life, screen_failure, susar_overdue, withdrawal
 from tests.workflows.harness import SubjectDriver
 from workflows.subject import SubjectWorkflow, workflow_id_for
 from workflows.trust import install_keyring
@@ -60,6 +60,7 @@ CHANGED = ("changed_subject_workflow.json", "S-HIST-CHGD", screen_failure)
 ISSUE12: dict[str, tuple[str, Scenario]] = {
     "subject_issue12_full_lifecycle.json": ("S-HIST-I12L", full_life),
     "subject_issue12_withdrawal.json": ("S-HIST-I12W", withdrawal),
+    "subject_issue12_susar_overdue.json": ("S-HIST-I12S", susar_overdue),
 }
 
 

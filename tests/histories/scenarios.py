@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from domain import commands as c
 from tests.workflows.harness import COORDINATOR, PI, SubjectDriver
 
@@ -10,6 +12,7 @@ __all__ = [
     "correct_apheresis",
     "full_life",
     "screen_failure",
+    "susar_overdue",
     "withdrawal",
 ]
 
@@ -69,5 +72,45 @@ async def withdrawal(driver: SubjectDriver) -> None:
             occurred_at=await driver.now(),
             withdrawn_on=await driver.today(),
             reason="subject withdrew consent for personal reasons",
+        ),
+    )
+
+
+async def susar_overdue(driver: SubjectDriver) -> None:
+    """A SUSAR (issue 12) reported to the sponsor only: the other two clocks run out."""
+    await driver.register("SLE")
+    await driver.consent()
+    aware = await driver.now()
+    await driver.send(
+        COORDINATOR,
+        c.RecordAdverseEvent(
+            occurred_at=aware,
+            term="Guillain-Barre syndrome",
+            grade=3,
+            onset_on=aware.date(),
+            seriousness=("hospitalisation",),
+            related_to_jy231="possible",
+            related_to_lymphodepletion="unlikely",
+        ),
+    )
+    ae_id = f"{driver.subject_id}-AE-1"
+    await driver.send(
+        COORDINATOR,
+        c.ReportSusar(
+            occurred_at=await driver.now(),
+            ae_id=ae_id,
+            recipient="sponsor",
+            kind="initial",
+            reported_at=await driver.now(),
+            reference="SUSAR-1",
+        ),
+    )
+    await driver.env.sleep(timedelta(days=16))
+    await driver.send(
+        COORDINATOR,
+        c.WithdrawConsent(
+            occurred_at=await driver.now(),
+            withdrawn_on=await driver.today(),
+            reason="subject withdrew after the SUSAR",
         ),
     )

@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 from workflows.subject import (
     LEAN_RESULTS_PATCH,
     SAFETY_PATCH,
+    SUSAR_PATCH,
     UPDATE_COUNT_PATCH,
     VISIT_ALERTS_PATCH,
     SubjectWorkflow,
@@ -39,6 +40,7 @@ def test_the_replay_guard_has_histories_to_replay() -> None:
         "subject_pre_visit_alerts_withdrawal.json",
         "subject_issue12_full_lifecycle.json",
         "subject_issue12_withdrawal.json",
+        "subject_issue12_susar_overdue.json",
     } <= names
 
 
@@ -85,6 +87,19 @@ def test_issue13_histories_carry_lean_results_and_the_update_budget() -> None:
     # Recorded before issue 13: they prove older subjects still replay.
     assert not _has_patch("subject_full_lifecycle.json", LEAN_RESULTS_PATCH)
     assert not _has_patch("subject_full_lifecycle.json", UPDATE_COUNT_PATCH)
+
+
+def test_issue12_histories_carry_the_susar_clocks_and_older_ones_do_not() -> None:
+    for scenario in ("full_lifecycle", "withdrawal", "susar_overdue"):
+        assert _has_patch(f"subject_issue12_{scenario}.json", SUSAR_PATCH), scenario
+    assert not _has_patch("subject_issue13_full_lifecycle.json", SUSAR_PATCH)
+
+
+def test_the_susar_history_records_an_overdue_report() -> None:
+    path = Path(__file__).parents[1] / "histories" / "subject_issue12_susar_overdue.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    timers = [e for e in history.events if e.HasField("timer_fired_event_attributes")]
+    assert len(timers) >= 2  # the SAE clock and the SUSAR clocks fired
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
