@@ -78,6 +78,17 @@ def command_of(kind: str, j: Journey) -> Any:
             occurred_at=now, ae_id="X", reported_at=now, recipient="sponsor", reference="R-1"
         ),
         "mark_sae_overdue": lambda: c.MarkSaeOverdue(occurred_at=now, ae_id="X"),
+        "report_susar": lambda: c.ReportSusar(
+            occurred_at=now,
+            ae_id="X",
+            recipient="regulator",
+            kind="initial",
+            reported_at=now,
+            reference="S-1",
+        ),
+        "mark_susar_overdue": lambda: c.MarkSusarOverdue(
+            occurred_at=now, ae_id="X", recipient="regulator", kind="initial"
+        ),
         "record_daily_monitoring": lambda: c.RecordDailyMonitoring(
             occurred_at=now, day=1, max_temperature_c=37.0
         ),

@@ -83,7 +83,13 @@ def test_grade_5_ends_participation_as_death_in_the_same_decision() -> None:
         INVESTIGATOR,
         ae(j, term="Cardiac arrest", grade=5, outcome="fatal", seriousness=("death",)),
     )
-    assert [e.type for e in events] == ["ae.recorded", "dlt.flagged", "participation.ended"]
+    # A related death is never expected: it is also a SUSAR (issue 12).
+    assert [e.type for e in events] == [
+        "ae.recorded",
+        "dlt.flagged",
+        "susar.identified",
+        "participation.ended",
+    ]
     assert j.state.phase is Phase.DIED
 
 

@@ -126,7 +126,12 @@ async def test_a_fatal_ae_ends_participation_but_the_workflow_waits_for_the_sae_
             outcome="fatal",
         ),
     )
-    assert [e.type for e in result.events] == ["ae.recorded", "dlt.flagged", "participation.ended"]
+    assert [e.type for e in result.events] == [
+        "ae.recorded",
+        "dlt.flagged",
+        "susar.identified",
+        "participation.ended",
+    ]
     await time_env.sleep(timedelta(hours=1))
     state = await driver.state()
     assert (state.phase, state.dlt_outcome) == (Phase.DIED, "dlt")
@@ -145,9 +150,23 @@ async def test_a_fatal_ae_ends_participation_but_the_workflow_waits_for_the_sae_
             reference="SAE-2026-002",
         ),
     )
+    # A related death is a SUSAR: the workflow also waits for its expedited reports.
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    for kind in ("initial", "follow_up"):
+        for recipient in ("regulator", "ethics_committee", "sponsor"):
+            await driver.send(
+                COORDINATOR,
+                c.ReportSusar(
+                    occurred_at=await driver.now(),
+                    ae_id=f"{driver.subject_id}-AE-1",
+                    recipient=recipient,
+                    kind=kind,  # type: ignore[arg-type]
+                    reported_at=await driver.now(),
+                    reference=f"SUSAR-{recipient}-{kind}",
+                ),
+            )
     final = await handle.result()
     assert final.unreported_saes == ()
-    assert [e.type for e in sqlite_store.read_stream(driver.subject_id)][-2:] == [
-        "dlt.window_closed",
-        "sae.reported",
-    ]
+    types = [e.type for e in sqlite_store.read_stream(driver.subject_id)]
+    assert types[-8:-6] == ["dlt.window_closed", "sae.reported"]
+    assert types[-6:] == ["susar.reported"] * 6
