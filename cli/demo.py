@@ -25,6 +25,14 @@ from pydantic import BaseModel
 from cli.api_client import ApiClient, Credentials
 from cli.output import console, print_json
 from domain import commands as c
+from domain.measurements import (
+    BloodCounts,
+    Creatinine,
+    InfectionAssessment,
+    Measurement,
+    PregnancyTest,
+    Weight,
+)
 from domain.values import Disease, Sex
 from simulation.records import screening_record
 
@@ -208,19 +216,30 @@ def _seed_one(site: _Site, subject: DemoSubject, rng: random.Random) -> None:
     )
     if not _reached(subject, "lymphodepletion"):
         return
-    _lymphodepletion(site, sid)
+    _lymphodepletion(site, sid, wocbp=subject.sex == "female" and subject.birth_date.year > 1976)
 
 
-def _lymphodepletion(site: _Site, sid: str) -> None:
-    """The sentinel of DL1: a slot from the study (when gating is on), the plan with the
-    infusion five days out, the PI's approval and the first day's doses given today."""
+def _lymphodepletion(site: _Site, sid: str, *, wocbp: bool) -> None:
+    """The sentinel of DL1: a slot from the study (when gating is on), today's re-checks, the
+    plan with the infusion five days out, the PI's approval and the first day's doses."""
     site.request_slot(sid, "DL1")
+    today = site.today
+    rechecks: list[Measurement] = [
+        Creatinine(collected_on=today, value=72, unit="umol/L"),
+        Weight(collected_on=today, kg=62),
+        InfectionAssessment(collected_on=today, active_infection_needing_systemic_treatment=False),
+        BloodCounts(collected_on=today, hemoglobin_g_per_l=118, platelets_10e9_per_l=196),
+    ]
+    if wocbp:
+        rechecks.append(PregnancyTest(collected_on=today, sample="urine", result="negative"))
+    for measurement in rechecks:
+        site.send(
+            site.coordinator,
+            sid,
+            c.RecordMeasurement(occurred_at=site.now, measurement=measurement),
+        )
     plan = c.PlanLymphodepletion(
-        occurred_at=site.now,
-        infusion_date=site.today + timedelta(days=5),
-        weight_kg=62,
-        height_cm=165,
-        egfr=88,
+        occurred_at=site.now, infusion_date=today + timedelta(days=5), height_cm=165
     )
     site.send(site.investigator, sid, plan)
     site.send(site.pi, sid, c.ApproveLymphodepletion(occurred_at=site.now))

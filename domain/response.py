@@ -142,7 +142,9 @@ def meets(
         if definition.reduction_min is not None:
             checks.append(drop >= definition.reduction_min)
         if definition.reduction_percent_min is not None:
-            checks.append(baseline > 0 and drop / baseline * 100 >= definition.reduction_percent_min)
+            checks.append(
+                baseline > 0 and drop / baseline * 100 >= definition.reduction_percent_min
+            )
     if definition.glucocorticoid_max_mg_per_day is not None:
         if glucocorticoid_mg_per_day is None:
             return None
