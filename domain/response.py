@@ -9,20 +9,24 @@ the visit's activity measure, its glucocorticoid dose and the screening baseline
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.values import Disease
+from domain.errors import MissingPrerequisite, ValueOutOfRange
+from domain.values import Disease, Response
 
 __all__ = [
     "ActivityField",
     "DiseaseActivity",
     "ResponseDefinition",
     "ResponseRules",
+    "VisitAssessment",
     "baseline_of",
+    "check_visit_assessment",
     "meets",
     "missing_activity",
+    "with_assessment",
 ]
 
 ActivityField = Literal["sledai_2k", "essdai", "mrss", "ild_status", "tis", "bvas"]
@@ -154,3 +158,68 @@ def meets(
             return None
         checks.append(activity.ild_status != "worsened")
     return all(checks)
+
+
+class VisitAssessment(_Frozen):
+    code: str
+    activity: DiseaseActivity | None = None
+    glucocorticoid_mg_per_day: float | None = None
+
+
+class _Completed(Protocol):
+    code: str
+    activity: DiseaseActivity | None
+    glucocorticoid_mg_per_day: float | None
+
+
+def with_assessment(
+    assessments: tuple[VisitAssessment, ...], visit: _Completed
+) -> tuple[VisitAssessment, ...]:
+    if visit.activity is None and visit.glucocorticoid_mg_per_day is None:
+        return assessments
+    entry = VisitAssessment(
+        code=visit.code,
+        activity=visit.activity,
+        glucocorticoid_mg_per_day=visit.glucocorticoid_mg_per_day,
+    )
+    return (*(a for a in assessments if a.code != visit.code), entry)
+
+
+def check_visit_assessment(
+    rules: ResponseRules | None,
+    disease: Disease,
+    code: str,
+    response: Response | None,
+    activity: DiseaseActivity | None,
+    glucocorticoid_mg_per_day: float | None,
+) -> None:
+    """What a completed visit must carry: no response at the baseline visit; after it, the
+    Cheson category, the disease's activity measure(s) and the glucocorticoid dose."""
+    if rules is None:
+        if response is None:
+            raise MissingPrerequisite(
+                "response is required (CR, PR, SD, PD or NE)", field="response"
+            )
+        return
+    if code == rules.baseline_visit:
+        if response is not None:
+            raise ValueOutOfRange(
+                f"{code} is the baseline (the infusion day): no response is assessed there",
+                field="response",
+            )
+        return
+    if response is None:
+        raise MissingPrerequisite(
+            f"response is required at {code} (CR, PR, SD, PD or NE)", field="response"
+        )
+    missing = missing_activity(rules, disease, activity)
+    if missing:
+        raise MissingPrerequisite(
+            f"{disease} visits record {', '.join(m.split('.')[1] for m in missing)}",
+            field=missing[0],
+        )
+    if glucocorticoid_mg_per_day is None:
+        raise MissingPrerequisite(
+            "the glucocorticoid dose (prednisone equivalent, mg/day; 0 if none) is required",
+            field="glucocorticoid_mg_per_day",
+        )
