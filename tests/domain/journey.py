@@ -106,6 +106,10 @@ class Journey:
     def prechecks(self, **kwargs: Any) -> None:
         """Record today's re-checks before lymphodepletion (when the protocol has them)."""
         if self.dated_results:
+            # A correction may have made the subject male or not of childbearing potential: the
+            # domain then refuses a pregnancy test, as it should.
+            wocbp = self.state.sex == "female" and bool(self.state.childbearing_potential)
+            kwargs.setdefault("childbearing_potential", wocbp)
             for command in precheck_commands(self.now, self.today, **kwargs):
                 self.send(COORDINATOR, command)
 

@@ -123,6 +123,11 @@ def _tu(j: Journey) -> float:
 @example(steps=["happy"] * 40, seed=0)
 @example(steps=["happy"] * 16 + ["withdraw", "happy"], seed=1)
 @example(steps=["happy"] * 20 + ["advance"] * 5 + ["miss", "correct", "lost"], seed=2)
+# A correction to the subject's sex before the pre-lymphodepletion re-checks (no pregnancy test).
+@example(
+    steps=["register", "consent", "correct", "happy", "happy", "enroll", "happy", "happy", "happy"],
+    seed=0,
+)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=80),
