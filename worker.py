@@ -62,8 +62,9 @@ def build_worker(
     gateway's seals are checked with; by default this process's (environment or key file)."""
     # Before the worker polls: no update is validated without the keys in place.
     install_keyring(keyring or load_keyring("submission"))
-    events = EventActivities(store)
-    notifications = NotificationActivities(outbox or default_outbox(store))
+    outbox = outbox or default_outbox(store)
+    events = EventActivities(store, outbox)
+    notifications = NotificationActivities(outbox)
     return Worker(
         client,
         task_queue=task_queue,

@@ -18,7 +18,7 @@ from temporalio import activity
 
 from domain.alerts import Notification
 
-__all__ = ["Notification", "NotificationActivities", "read_outbox"]
+__all__ = ["Notification", "NotificationActivities", "append_once", "read_outbox"]
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +30,7 @@ def read_outbox(path: Path) -> list[Notification]:
     return [Notification.model_validate_json(line) for line in lines if line.strip()]
 
 
-def _append_once(path: Path, notification: Notification) -> bool:
+def append_once(path: Path, notification: Notification) -> bool:
     """Append unless the id is already there; an exclusive lock makes check-and-append atomic."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+", encoding="utf-8") as fh:
@@ -58,7 +58,7 @@ class NotificationActivities:
     @activity.defn(name="notify")
     async def notify(self, notification: Notification) -> bool:
         """Write the alert; True when new, False when this id was already sent."""
-        written = await asyncio.to_thread(_append_once, self._outbox, notification)
+        written = await asyncio.to_thread(append_once, self._outbox, notification)
         if written:
             log.warning(
                 "notification",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ EXIT_INPUT = 2
 EXIT_NOT_RUNNING = 3
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+# Read timeouts retried with the same Idempotency-Key before giving up.
+_RETRIES = 2
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -89,15 +92,37 @@ class ApiClient:
         self._auth = credentials.auth()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            with httpx.Client(base_url=self.base_url, auth=self._auth, timeout=60) as http:
-                response = http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+        # A write carries its Idempotency-Key, so a read timeout is retried with the same key:
+        # the server answers a repeat with the first outcome and records nothing twice.
+        attempts = _RETRIES + 1 if "Idempotency-Key" in kwargs.get("headers", {}) else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with httpx.Client(base_url=self.base_url, auth=self._auth, timeout=60) as http:
+                    response = http.request(method, path, **kwargs)
+                break
+            except httpx.TimeoutException as exc:
+                if attempt < attempts:
+                    continue
+                raise fail(
+                    f"no answer from {self.base_url} in time ({type(exc).__name__}); "
+                    "the command may still be applied: run the same command again with "
+                    f"JY231_COMMAND_ID={kwargs['headers'].get('Idempotency-Key', '?')}",
+                    EXIT_NOT_RUNNING,
+                ) from exc
+            except httpx.TransportError as exc:
+                raise fail(
+                    f"the JY231 system is not running at {self.base_url} "
+                    f"({type(exc).__name__}); start it with `make run`",
+                    EXIT_NOT_RUNNING,
+                ) from exc
+        if response.status_code == 202:
+            pending = response.json()
             raise fail(
-                f"the JY231 system is not running at {self.base_url} ({type(exc).__name__}); "
-                "start it with `make run`",
+                f"accepted but not yet confirmed: {pending.get('detail')}; check with "
+                f"`trial command {pending.get('command_id')}`, or repeat with "
+                f"JY231_COMMAND_ID={pending.get('command_id')}",
                 EXIT_NOT_RUNNING,
-            ) from exc
+            )
         if response.is_success:
             return response
         try:
@@ -109,6 +134,9 @@ class ApiClient:
             raise fail(f"authentication failed: {message}", EXIT_INPUT)
         if response.status_code == 422 and not domain:
             raise fail(f"invalid input: {message}", EXIT_INPUT)
+        if response.status_code == 503:
+            retry = response.headers.get("Retry-After", "a few")
+            raise fail(f"{message} (retry after {retry} s)", EXIT_NOT_RUNNING)
         if response.status_code >= 500:
             raise fail(f"the server failed: {message}", EXIT_NOT_RUNNING)
         raise fail(message, EXIT_DOMAIN)
@@ -121,4 +149,6 @@ class ApiClient:
         return self.request("GET", path, params=params).text
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        return self.request("POST", path, json=body).json()
+        """One submission, one command id: JY231_COMMAND_ID repeats an earlier one."""
+        key = os.environ.get("JY231_COMMAND_ID") or str(uuid.uuid4())
+        return self.request("POST", path, json=body, headers={"Idempotency-Key": key}).json()

@@ -7,6 +7,7 @@ import logging
 import typer
 
 from cli.audit import app as audit_app
+from cli.command_status import command as command_status
 from cli.demo import app as demo_app
 from cli.eligibility import app as eligibility_app
 from cli.measure import app as measure_app
@@ -32,6 +33,7 @@ app.add_typer(audit_app, name="audit")
 app.command("simulate")(simulate)
 app.add_typer(subject_app, name="subject")
 app.add_typer(study_app, name="study")
+app.command("command")(command_status)
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="user")
 app.add_typer(measure_app, name="measure")

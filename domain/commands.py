@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, m
 
 from domain.actors import Actor
 from domain.grading import CrsComponents, IcansComponents
+from domain.inputs import InputModel
 from domain.measurements import Measurement
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.screening import ScreeningRecord
@@ -60,8 +61,8 @@ SubjectId = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{2,31}$")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Command(InputModel):
+    # Non-finite numbers, control and bidi characters are refused on every field (InputModel).
 
     # Clinical time: when it happened at the site, as stated by staff.
     occurred_at: AwareDatetime
@@ -438,3 +439,8 @@ class Submission(BaseModel):
     # The gateway's HMAC over the rest; the workflow's validator refuses a submission without
     # a valid, fresh one (domain.signing). Optional so histories from before it still replay.
     seal: Seal | None = None
+    # The client's idempotency key (a UUID); None from clients and histories before it existed.
+    command_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+    )

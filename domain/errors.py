@@ -4,9 +4,11 @@ from __future__ import annotations
 
 __all__ = [
     "DomainError",
+    "DuplicateCommand",
     "MissingPrerequisite",
     "NotFound",
     "RoleNotAllowed",
+    "Unstorable",
     "ValueOutOfRange",
     "WrongPhase",
 ]
@@ -44,3 +46,15 @@ class ValueOutOfRange(DomainError):
 
 class NotFound(DomainError):
     code = "not_found"
+
+
+class Unstorable(DomainError):
+    """The event store refused the decided record (a value it cannot hold); nothing stored."""
+
+    code = "unstorable"
+
+
+class DuplicateCommand(DomainError):
+    """A command id already used for a different command (the Idempotency-Key was reused)."""
+
+    code = "duplicate_command"

@@ -236,6 +236,9 @@ class CorrectionRecorded(_Payload):
     field: str
     old_value: Any
     new_value: Any
+    # The eligibility verdict after a correction that changed it (a screening value); left out
+    # of the record when None so corrections written before it hash as they did.
+    eligible: bool | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class ParticipationEnded(_Payload):
@@ -513,6 +516,9 @@ class Event(BaseModel):
     payload: EventPayload
     prev_hash: str
     hash: str
+    # The client's id of the command that produced the event (retries carry the same id).
+    # Left out of the dump when None, so events written before it hash and read as they did.
+    command_id: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
     def hash_input(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"hash"})
@@ -532,6 +538,7 @@ def seal(
     actor: Actor,
     recorded_at: datetime,
     protocol_version: str,
+    command_id: str | None = None,
 ) -> list[Event]:
     """Number and chain decided events after the stream's current head."""
     sealed: list[Event] = []
@@ -550,6 +557,7 @@ def seal(
             "payload": new.payload,
             "prev_hash": prev,
             "hash": "",
+            "command_id": command_id,
         }
         draft = Event.model_validate(fields)
         event = draft.model_copy(update={"hash": compute_hash(draft.hash_input())})

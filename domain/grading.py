@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from domain.inputs import InputModel
 
 __all__ = [
     "FEVER_CELSIUS",
@@ -68,8 +70,8 @@ class IntracranialPressure(StrEnum):
     DIFFUSE_EDEMA = "diffuse_edema"
 
 
-class _Components(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Components(InputModel):
+    """Typed in by staff: finite numbers and printable text only (InputModel)."""
 
     # Grade 5 is death due to the syndrome with no other principal cause.
     fatal: bool = False

@@ -23,6 +23,7 @@ __all__ = [
     "EligibilityRules",
     "LymphodepletionDrug",
     "LymphodepletionRegimen",
+    "Plausibility",
     "Protocol",
     "SafetyRules",
     "SiteCalendar",
@@ -175,6 +176,15 @@ class SafetyRules(_Frozen):
     dlt: DltRules = DltRules()
 
 
+class Plausibility(_Frozen):
+    """Dates outside these bounds are typing errors (a birth in 1900, a visit in year 1)."""
+
+    site_default: bool = False
+    # No clinical fact of the study can predate it; every visit, dose and report is after this.
+    earliest_clinical_date: date = date(2024, 1, 1)
+    earliest_birth_date: date = date(1900, 1, 1)
+
+
 class Protocol(_Frozen):
     protocol: ProtocolHeader
     eligibility: EligibilityRules
@@ -190,6 +200,8 @@ class Protocol(_Frozen):
     pre_lymphodepletion: PreLymphodepletionRules | None = None
     # SUSAR expectedness and clocks; None: no expedited reporting beyond the SAE report.
     expedited: ExpeditedRules | None = None
+    # Optional so protocols in workflow inputs recorded before it still load.
+    plausibility: Plausibility = Plausibility()
 
     @property
     def version(self) -> str:

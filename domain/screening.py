@@ -12,14 +12,13 @@ from datetime import date
 from typing import Any, ClassVar, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from domain.inputs import InputModel
 from domain.units import (
     BILIRUBIN_UNITS,
     EGFR_UNITS,
@@ -66,8 +65,8 @@ MalignancyKind = Literal[
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Frozen(InputModel):
+    """Typed in by staff: finite numbers and printable text only (InputModel)."""
 
 
 class _Measured(_Frozen):

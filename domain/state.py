@@ -176,6 +176,8 @@ class SubjectState(BaseModel):
     corrections: tuple[Correction, ...] = ()
     # seq -> event type, for events whose values a correction may supersede.
     correctable: dict[int, str] = {}
+    # seq -> the values of a correctable event as recorded, later corrections applied.
+    recorded: dict[int, dict[str, Any]] = {}
     outcome: EndOutcome | None = None
     ended_on: date | None = None
     adverse_events: tuple[AdverseEvent, ...] = ()

@@ -18,6 +18,7 @@ from domain import events as e
 from domain.actors import Actor, Role
 from domain.canonical import GENESIS_HASH
 from domain.errors import MissingPrerequisite, RoleNotAllowed, ValueOutOfRange, WrongPhase
+from domain.inputs import InputModel
 from domain.protocol import Protocol
 from domain.state import SubjectState
 
@@ -55,8 +56,8 @@ def study_id_for(protocol: Protocol) -> str:
 # -- commands ---------------------------------------------------------------------------------
 
 
-class _StudyCommand(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _StudyCommand(InputModel):
+    """Finite numbers and printable text only (InputModel)."""
 
     occurred_at: datetime
 

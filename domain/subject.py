@@ -10,7 +10,12 @@ from domain import commands as c
 from domain import events as e
 from domain.access import ALLOWED_PHASES, ALLOWED_ROLES
 from domain.actors import Actor, Role
-from domain.corrections import apply_correction, decide_correction, with_visit
+from domain.corrections import (
+    apply_correction,
+    decide_correction,
+    track_correctable,
+    with_visit,
+)
 from domain.dosing import DoseOutOfRange, ImplausibleValue, product_dose
 from domain.eligibility import evaluate
 from domain.errors import (
@@ -29,6 +34,7 @@ from domain.lymphodepletion import (
     infusion_weight,
     plan_lymphodepletion,
 )
+from domain.plausibility import check_plausible_dates
 from domain.protocol import Protocol
 from domain.safety_rules import SAFETY_DECIDERS, evolve_safety, sae_due
 from domain.schedule import visit_schedule
@@ -67,6 +73,7 @@ def decide(
         )
     if command.occurred_at > now + CLOCK_SKEW:
         raise ValueOutOfRange("occurred_at is in the future", field="occurred_at")
+    check_plausible_dates(command, protocol)
     handler = _DECIDERS[type(command)]
     payloads = handler(state, command, now, protocol)
     return [
@@ -433,6 +440,7 @@ def apply(state: SubjectState, event: e.Event) -> SubjectState:
             f"event {event.stream}#{event.seq} does not follow #{state.last_seq} of the state"
         )
     changes = _evolve(state, event)
+    changes.update(track_correctable(state, event, changes))
     changes.update(last_seq=event.seq, last_hash=event.hash)
     return state.model_copy(update=changes)
 

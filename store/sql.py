@@ -60,6 +60,11 @@ def _event_values(event: Event) -> dict[str, Any]:
     }
 
 
+def _names_seq_constraint(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "uq_events_stream_seq" in text or "events.stream, events.seq" in text
+
+
 def _board_row(state: str, updated_at: datetime | None) -> BoardRow:
     return BoardRow.from_state(SubjectState.model_validate_json(state), utc(updated_at))
 
@@ -203,7 +208,10 @@ class SqlEventStore:
             conn.execute(insert(events_table), [_event_values(e) for e in new])
         except IntegrityError as exc:
             # Unreachable while the head lock holds; kept so a bypassed lock still cannot fork.
-            raise SeqConflict(stream, head.seq + 1, first.seq) from exc
+            # Any other constraint refused a value: that is no seq race, and no retry fixes it.
+            if _names_seq_constraint(exc):
+                raise SeqConflict(stream, head.seq + 1, first.seq) from exc
+            raise
         self._project(conn, stream, new)
         new_head = StreamHead(new[-1].seq, new[-1].hash)
         conn.execute(
@@ -312,6 +320,18 @@ class SqlEventStore:
                 break
         if current is not None:
             yield current, rows
+
+    def command_events(self, command_id: str) -> list[Event]:
+        # The envelope is canonical JSON, so the id appears exactly in this form. A scan, but
+        # only for status look-ups; the caller checks the id is a UUID (no LIKE wildcards).
+        needle = f'%"command_id":{json.dumps(command_id)}%'
+        query = (
+            select(events_table.c.envelope)
+            .where(events_table.c.envelope.like(needle))
+            .order_by(events_table.c.position)
+        )
+        with self._engine.connect() as conn:
+            return [parse_event(json.loads(t)) for t in conn.execute(query).scalars()]
 
     def streams(self) -> list[str]:
         with self._engine.connect() as conn:

@@ -41,6 +41,8 @@ class Settings(BaseModel):
     session_idle_minutes: int = 30
     # Browser origins of the Temporal UI, allowed to call the web app's /codec endpoint.
     temporal_ui_origins: tuple[str, ...] = ()
+    # How long a web request waits for a command's answer before it answers 202 (pending).
+    command_wait_s: float = 20.0
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -68,6 +70,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         secure_cookies=_flag(env.get("JY231_SECURE_COOKIES", "0"), "JY231_SECURE_COOKIES"),
         session_idle_minutes=int(env.get("JY231_SESSION_IDLE_MINUTES", "30")),
         temporal_ui_origins=_origins(env, int(env.get("TEMPORAL_UI_PORT", "8233"))),
+        command_wait_s=float(env.get("JY231_COMMAND_WAIT_S", "20")),
     )
 
 

@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.events import UNSTORABLE
 from domain import errors
 from domain.actors import Actor
 from domain.commands import Command, RecordCorrection, RegisterSubject, Submission
+from domain.idempotency import fingerprint, outcomes_from_events
 from domain.protocol import Protocol, load_protocol
 from domain.signing import SignatureRefused
 from domain.state import SubjectState
 from domain.study import SlotDecision, StudyState
 from domain.subject import fold
 from domain.summary import SubjectSummary
+from domain.values import Phase
 from store.base import EventStore
+from system.commands import CommandLedger, CommandPending, CommandStatus, DependencyUnavailable
 from system.signing import SubmissionSigner, default_signer
 from workflows.study import (
     REVIEW_PURPOSE,
@@ -55,12 +65,18 @@ _ERRORS: dict[str, type[errors.DomainError]] = {
         errors.ValueOutOfRange,
         errors.NotFound,
         SignatureRefused,
+        errors.Unstorable,
+        errors.DuplicateCommand,
     )
 }
 
 
 def _domain_error(exc: WorkflowUpdateFailedError) -> errors.DomainError:
     cause = exc.cause
+    inner = cause.cause if isinstance(cause, ActivityError) else None
+    if isinstance(inner, ApplicationError) and inner.type == UNSTORABLE:
+        # The store refused the decided record: the command failed, the subject is unchanged.
+        return errors.Unstorable(inner.message)
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details else {}
         cls = _ERRORS.get(cause.type or "", errors.DomainError)
@@ -77,7 +93,16 @@ def _with_summary(result: SubmitResult) -> SubmitResult:
 
 
 class SubjectGateway:
-    """Sends commands to SubjectWorkflows and reads their state, in domain terms."""
+    """Sends commands to SubjectWorkflows and reads their state, in domain terms.
+
+    Every command carries a command id (the client's, or one chosen here): the workflow answers
+    a repeat with the first outcome, and the update id is derived from it, so Temporal itself
+    attaches a retry to the update still in flight. ``wait_s`` bounds how long a caller waits
+    for the answer (the web app sets it, JY231_COMMAND_WAIT_S, 20 s by default: long enough for
+    an append retrying through a short database hiccup, short enough to answer before an HTTP
+    client gives up); past it the command stays pending and ``CommandPending`` says so. None
+    waits as long as it takes (the simulation, tests, batch jobs).
+    """
 
     def __init__(
         self,
@@ -88,6 +113,7 @@ class SubjectGateway:
         store: EventStore | None = None,
         search_attributes: bool = False,
         signer: SubmissionSigner | None = None,
+        wait_s: float | None = None,
     ) -> None:
         self.client = client
         self.task_queue = task_queue
@@ -101,53 +127,187 @@ class SubjectGateway:
         # Seals every submission; the workers refuse what it did not seal. Loaded on first
         # use, so a gateway that only reads state needs no key.
         self._signer = signer
+        self.wait_s = wait_s
+        self.ledger = CommandLedger()
 
-    async def _sealed(self, subject_id: str, command: Command, actor: Actor) -> Submission:
+    async def _sealed(
+        self, subject_id: str, command: Command, actor: Actor, command_id: str | None = None
+    ) -> Submission:
         return await (self._signer or default_signer()).seal(
-            Submission(command=command, actor=actor),
+            Submission(command=command, actor=actor, command_id=command_id),
             purpose=SUBMIT_PURPOSE,
             target=workflow_id_for(subject_id),
         )
 
-    async def register(self, command: RegisterSubject, actor: Actor) -> SubmitResult:
-        """Start the subject's workflow and register it in one call (update-with-start)."""
+    async def register(
+        self, command: RegisterSubject, actor: Actor, command_id: str | None = None
+    ) -> SubmitResult:
+        """Start the subject's workflow and register it in one call (update-with-start).
+
+        A subject whose participation ended is not started again: that is a clear refusal,
+        not a new run beside the closed one.
+        """
+        command_id = command_id or str(uuid.uuid4())
+        ended = await self._ended_state(command.subject_id)
+        if ended is not None:
+            error = errors.WrongPhase(_ended_message(command.subject_id, ended), field="subject_id")
+            self._note_refused(command_id, command.subject_id, command, error)
+            raise error
         workflow_input = SubjectWorkflowInput(
             subject_id=command.subject_id, protocol=self.protocol, study_id=self.study_id
         )
-        return await self._update_with_start(workflow_input, command, actor)
+        return await self._update_with_start(workflow_input, command, actor, command_id)
 
-    async def submit(self, subject_id: str, command: Command, actor: Actor) -> SubmitResult:
+    async def submit(
+        self, subject_id: str, command: Command, actor: Actor, command_id: str | None = None
+    ) -> SubmitResult:
         if isinstance(command, RegisterSubject):
-            return await self.register(command, actor)
+            return await self.register(command, actor, command_id)
+        command_id = command_id or str(uuid.uuid4())
         handle = self.client.get_workflow_handle_for(
             SubjectWorkflow.run, workflow_id_for(subject_id)
         )
+        submission = await self._sealed(subject_id, command, actor, command_id)
         try:
-            return _with_summary(
-                await handle.execute_update(
-                    SubjectWorkflow.submit, await self._sealed(subject_id, command, actor)
-                )
+            return await self._answer(
+                subject_id,
+                submission,
+                handle.execute_update(
+                    SubjectWorkflow.submit, submission, id=_update_id(submission)
+                ),
             )
-        except WorkflowUpdateFailedError as exc:
-            raise _domain_error(exc) from exc
         except RPCError as exc:
-            if not await self._has_ended(subject_id):
+            if _unreachable(exc):
+                raise _temporal_down(exc) from exc
+            ended = await self._ended_state(subject_id)
+            if ended is None:
                 raise self._rpc_error(subject_id, exc) from exc
             if isinstance(command, RecordCorrection) and self.store is not None:
-                return await self._reopen_for_correction(subject_id, command, actor)
-            raise errors.WrongPhase(f"subject {subject_id} has ended participation") from exc
+                return await self._reopen_for_correction(subject_id, command, actor, command_id)
+            error = errors.WrongPhase(_ended_message(subject_id, ended))
+            self._note_refused(command_id, subject_id, command, error)
+            raise error from exc
 
-    async def _has_ended(self, subject_id: str) -> bool:
-        """Whether the subject's workflow exists and is closed (servers word this differently)."""
+    async def _answer(
+        self, subject_id: str, submission: Submission, call: Awaitable[SubmitResult]
+    ) -> SubmitResult:
+        """Wait a bounded time for the workflow's answer and note the outcome in the ledger."""
+        assert submission.command_id is not None
+        pending = CommandStatus(
+            command_id=submission.command_id,
+            status="pending",
+            subject_id=subject_id,
+            command_type=submission.command.type,
+        )
+        self.ledger.note(pending)
+        task = asyncio.ensure_future(call)
+        try:
+            # shield: a caller that gives up must not cancel the update already sent.
+            result = _with_summary(await asyncio.wait_for(asyncio.shield(task), self.wait_s))
+        except TimeoutError as exc:
+            task.add_done_callback(self._late_answer(pending))
+            if not await self._temporal_answers():
+                # Not "accepted": the command may never have reached Temporal. Retrying with
+                # the same command id is safe either way.
+                raise _temporal_down(None) from exc
+            raise CommandPending(pending, self.wait_s) from exc
+        except WorkflowUpdateFailedError as exc:
+            error = _domain_error(exc)
+            self._note_refused(submission.command_id, subject_id, submission.command, error)
+            raise error from exc
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            # Temporal's own long-poll gave up (a busy server): the update may still apply.
+            raise CommandPending(pending, self.wait_s) from exc
+        self.ledger.note(
+            pending.model_copy(
+                update={"status": "applied", "seqs": tuple(e.seq for e in result.events)}
+            )
+        )
+        return result
+
+    def _late_answer(self, pending: CommandStatus) -> Callable[[asyncio.Future[Any]], None]:
+        """Record the outcome of an update whose caller was answered 202 before it came."""
+
+        def done(task: asyncio.Future[Any]) -> None:
+            if task.cancelled():
+                return
+            exc = task.exception()
+            if exc is None:
+                result: SubmitResult = task.result()
+                seqs = tuple(e.seq for e in result.events)
+                self.ledger.note(pending.model_copy(update={"status": "applied", "seqs": seqs}))
+            elif isinstance(exc, WorkflowUpdateFailedError):
+                error = _domain_error(exc)
+                self.ledger.note(
+                    pending.model_copy(
+                        update={
+                            "status": "refused",
+                            "code": error.code,
+                            "field": error.field,
+                            "message": error.message,
+                        }
+                    )
+                )
+
+        return done
+
+    def _note_refused(
+        self, command_id: str, subject_id: str, command: Command, error: errors.DomainError
+    ) -> None:
+        self.ledger.note(
+            CommandStatus(
+                command_id=command_id,
+                status="refused",
+                subject_id=subject_id,
+                command_type=command.type,
+                code=error.code,
+                field=error.field,
+                message=error.message,
+            )
+        )
+
+    async def command_status(self, command_id: str) -> CommandStatus | None:
+        """Applied (the store holds its events), refused (why) or pending; None if unknown."""
+        noted = self.ledger.get(command_id)
+        if noted is not None and noted.status != "pending":
+            return noted
+        if self.store is not None:
+            events = await asyncio.to_thread(self.store.command_events, command_id)
+            if events:
+                return CommandStatus(
+                    command_id=command_id,
+                    status="applied",
+                    subject_id=events[0].stream,
+                    command_type=noted.command_type if noted else None,
+                    seqs=tuple(e.seq for e in events),
+                )
+        return noted
+
+    async def _ended_state(self, subject_id: str) -> SubjectState | None:
+        """The state of a subject whose workflow has closed after registering; else None.
+
+        A closed run that never registered anyone (a refused first command) is no subject.
+        """
         handle = self.client.get_workflow_handle(workflow_id_for(subject_id))
         try:
             described = await handle.describe()
-        except RPCError:
-            return False
-        return described.status is not WorkflowExecutionStatus.RUNNING
+        except RPCError as exc:
+            if _unreachable(exc):
+                raise _temporal_down(exc) from exc
+            return None
+        if described.status is WorkflowExecutionStatus.RUNNING:
+            return None
+        if self.store is not None:
+            state = fold(await asyncio.to_thread(self.store.read_stream, subject_id))
+        else:
+            try:
+                state = await handle.query(SubjectWorkflow.state)
+            except (RPCError, WorkflowQueryFailedError):
+                return SubjectState(subject_id=subject_id, phase=Phase.COMPLETED)
+        return state if state.phase is not Phase.NEW else None
 
     async def _reopen_for_correction(
-        self, subject_id: str, command: RecordCorrection, actor: Actor
+        self, subject_id: str, command: RecordCorrection, actor: Actor, command_id: str
     ) -> SubmitResult:
         """Corrections outlive participation (data cleaning, audits): a closed subject workflow
         is started again from the folded stored events, takes the one decision and ends."""
@@ -159,15 +319,21 @@ class SubjectGateway:
             if state.protocol_version == self.protocol.version
             else load_protocol(state.protocol_version)
         )
-        workflow_input = SubjectWorkflowInput(subject_id=subject_id, protocol=protocol, state=state)
+        workflow_input = SubjectWorkflowInput(
+            subject_id=subject_id,
+            protocol=protocol,
+            state=state,
+            recent_commands=tuple(outcomes_from_events(events).values()),
+        )
         # The closed run's id is taken again (ALLOW_DUPLICATE): the new run continues its stream.
-        return await self._update_with_start(workflow_input, command, actor)
+        return await self._update_with_start(workflow_input, command, actor, command_id)
 
     async def _update_with_start(
         self,
         workflow_input: SubjectWorkflowInput,
         command: Command,
         actor: Actor,
+        command_id: str,
     ) -> SubmitResult:
         if self.search_attributes:
             workflow_input = workflow_input.model_copy(update={"search_attributes": True})
@@ -181,25 +347,50 @@ class SubjectGateway:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
+        submission = await self._sealed(workflow_input.subject_id, command, actor, command_id)
         try:
-            return _with_summary(
-                await self.client.execute_update_with_start_workflow(
+            return await self._answer(
+                workflow_input.subject_id,
+                submission,
+                self.client.execute_update_with_start_workflow(
                     SubjectWorkflow.submit,
-                    await self._sealed(workflow_input.subject_id, command, actor),
+                    submission,
                     start_workflow_operation=operation,
-                )
+                    id=_update_id(submission),
+                ),
             )
-        except WorkflowUpdateFailedError as exc:
-            raise _domain_error(exc) from exc
+        except RPCError as exc:
+            if _unreachable(exc):
+                raise _temporal_down(exc) from exc
+            raise
 
     async def state(self, subject_id: str) -> SubjectState:
         handle = self.client.get_workflow_handle_for(
             SubjectWorkflow.run, workflow_id_for(subject_id)
         )
         try:
-            return await handle.query(SubjectWorkflow.state)
+            state = await asyncio.wait_for(handle.query(SubjectWorkflow.state), self.wait_s)
         except RPCError as exc:
+            if _unreachable(exc):
+                raise _temporal_down(exc) from exc
             raise self._rpc_error(subject_id, exc) from exc
+        except TimeoutError as exc:
+            if not await self._temporal_answers():
+                raise _temporal_down(None) from exc
+            raise DependencyUnavailable(
+                "the worker", f"no worker answered for subject {subject_id} in {self.wait_s} s"
+            ) from exc
+        if state.phase is Phase.NEW:
+            # A run whose registration was refused holds no subject.
+            raise errors.NotFound(f"no subject {subject_id!r}", field="subject_id")
+        return state
+
+    async def _temporal_answers(self) -> bool:
+        """Whether the Temporal frontend answers a health check within two seconds."""
+        try:
+            return await self.client.service_client.check_health(timeout=timedelta(seconds=2))
+        except Exception:  # any failure to answer is the answer
+            return False
 
     @staticmethod
     def _rpc_error(subject_id: str, exc: RPCError) -> errors.DomainError:
@@ -208,6 +399,29 @@ class SubjectGateway:
         if "already completed" in exc.message or "workflow execution already" in exc.message:
             return errors.WrongPhase(f"subject {subject_id} has ended participation")
         raise exc
+
+
+def _update_id(submission: Submission) -> str:
+    """The command id, plus the request's fingerprint: Temporal answers a repeat of the same
+    request from its own record, while the same id with another body reaches the workflow,
+    which refuses it (a reused id must not silently return someone else's answer)."""
+    assert submission.command_id is not None
+    return f"{submission.command_id}/{fingerprint(submission.command, submission.actor)[:16]}"
+
+
+def _ended_message(subject_id: str, state: SubjectState) -> str:
+    when = f" on {state.ended_on.isoformat()}" if state.ended_on else ""
+    outcome = state.outcome or state.phase.value
+    return f"{subject_id} ended participation{when} ({outcome})"
+
+
+def _unreachable(exc: RPCError) -> bool:
+    return exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+
+
+def _temporal_down(exc: RPCError | None) -> DependencyUnavailable:
+    status = f" ({exc.status.name})" if exc is not None and exc.status is not None else ""
+    return DependencyUnavailable("Temporal", f"the workflow service does not answer{status}")
 
 
 class StudyGateway:

@@ -1,7 +1,8 @@
 """`make run`: the embedded Temporal dev server (if needed), the worker and the web app.
 
-Children are plain subprocesses so each can be stopped on its own; Ctrl-C or SIGTERM stops
-them all, web first (no new commands), then the worker, then Temporal.
+Children are plain subprocesses so each can be stopped on its own; one that dies is restarted
+with backoff (system/supervisor.py). Ctrl-C or SIGTERM stops them all, web first (no new
+commands), then the worker, then Temporal.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import structlog
 from system.config import Settings, load_settings
 from system.keys import ensure_dev_key_file
 from system.logging import configure_logging
+from system.supervisor import Supervised
 from system.temporal import dev_server, wait_for_port
 
 __all__ = ["main", "run"]
@@ -73,18 +74,6 @@ async def _offer_demo(settings: Settings) -> None:
     log.info("demo cohort ready", seeded=len(seeded))
 
 
-def _stop(proc: subprocess.Popen[bytes], name: str) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        log.warning("child did not stop; killing", child=name)
-        proc.kill()
-        proc.wait()
-
-
 async def run(settings: Settings, stop: asyncio.Event) -> int:
     embedded = settings.temporal_address is None
     written = ensure_dev_key_file(settings)
@@ -107,11 +96,10 @@ async def run(settings: Settings, stop: asyncio.Event) -> int:
         if embedded:
             # The embedded dev server registers the trial's search attributes at start.
             env.setdefault("JY231_SEARCH_ATTRIBUTES", "1")
-        children: list[tuple[str, subprocess.Popen[bytes]]] = []
-        try:
-            worker = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT)
-            children.append(("worker", worker))
-            web = subprocess.Popen(
+        children = [
+            Supervised("worker", [sys.executable, str(ROOT / "worker.py")], env=env, cwd=ROOT),
+            Supervised(
+                "web",
                 [
                     sys.executable, "-m", "uvicorn", "web.main:app",
                     "--host", settings.web_host, "--port", str(settings.web_port),
@@ -119,23 +107,25 @@ async def run(settings: Settings, stop: asyncio.Event) -> int:
                 ],
                 env=env,
                 cwd=ROOT,
-            )  # fmt: skip
-            children.append(("web", web))
+            ),
+        ]  # fmt: skip
+        try:
+            for child in children:
+                child.start()
             await wait_for_port(settings.web_host, settings.web_port, timeout=60)
             print(_banner(settings, address, embedded), flush=True)
             await _offer_demo(settings)
             while not stop.is_set():
-                for name, proc in children:
-                    if proc.poll() is not None:
-                        log.error("child exited; stopping", child=name, code=proc.returncode)
-                        return 1
+                # A dead worker or web app is restarted with backoff, not the whole stack.
+                for child in children:
+                    child.check()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=1.0)
             return 0
         finally:
-            for name, proc in reversed(children):
-                _stop(proc, name)
-            log.info("stopped", children=[name for name, _ in children])
+            for child in reversed(children):
+                child.stop()
+            log.info("stopped", children=[child.name for child in children])
 
 
 async def _main() -> int:

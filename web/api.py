@@ -15,6 +15,14 @@ from domain.state import SubjectState
 from domain.subject import ALLOWED_ROLES
 from domain.values import Phase, ScheduledVisit
 from store.projection import BoardRow
+from system.commands import CommandStatus
+from web.commands import (
+    COMMAND_RESPONSES,
+    READ_RESPONSES,
+    IdempotencyKey,
+    command_id,
+    parse_command_id,
+)
 from web.context import AppContext, context
 from web.ics import calendar
 from web.readside import BoardItem, DueVisit, board_item, due_visits
@@ -51,25 +59,50 @@ async def _row(ctx: AppContext, subject_id: str) -> BoardRow:
     return row
 
 
-@router.post("/subjects", status_code=status.HTTP_201_CREATED)
-async def register_subject(command: RegisterSubject, actor: Writer, ctx: Ctx) -> SubmitResult:
-    """Register a new subject; the actor is the authenticated user."""
-    check_role(command, actor)
-    return await ctx.gateway.register(command, actor)
-
-
-@router.post("/subjects/{subject_id}/commands")
-async def submit_command(
-    subject_id: str, command: Annotated[Command, Body()], actor: Writer, ctx: Ctx
+@router.post("/subjects", status_code=status.HTTP_201_CREATED, responses=COMMAND_RESPONSES)
+async def register_subject(
+    command: RegisterSubject, actor: Writer, ctx: Ctx, key: IdempotencyKey = None
 ) -> SubmitResult:
-    """Send any command (discriminated by ``type``) to one subject's workflow."""
+    """Register a new subject; the actor is the authenticated user.
+
+    Send an ``Idempotency-Key`` (a UUID) and send the same request again with it after a
+    timeout: it is answered with the first outcome and records nothing twice."""
+    check_role(command, actor)
+    return await ctx.gateway.register(command, actor, command_id(key))
+
+
+@router.post("/subjects/{subject_id}/commands", responses=COMMAND_RESPONSES)
+async def submit_command(
+    subject_id: str,
+    command: Annotated[Command, Body()],
+    actor: Writer,
+    ctx: Ctx,
+    key: IdempotencyKey = None,
+) -> SubmitResult:
+    """Send any command (discriminated by ``type``) to one subject's workflow.
+
+    ``Idempotency-Key`` as for registration: a repeat returns the first outcome; the same key
+    with a different body is a 409."""
     check_role(command, actor)
     if isinstance(command, RegisterSubject) and command.subject_id != subject_id:
         raise ValueOutOfRange(
             f"body registers {command.subject_id!r} but the path names {subject_id!r}",
             field="subject_id",
         )
-    return await ctx.gateway.submit(subject_id, command, actor)
+    return await ctx.gateway.submit(subject_id, command, actor, command_id(key))
+
+
+@router.get("/commands/{command_id}", responses=READ_RESPONSES)
+async def command_status(command_id: str, _: Reader, ctx: Ctx) -> CommandStatus:
+    """Whether a command was applied (its events' seqs), refused (why) or is still pending."""
+    found = await ctx.gateway.command_status(parse_command_id(command_id, "command_id"))
+    if found is None:
+        raise NotFound(
+            f"no command {command_id} is known: it was never received, or it was refused "
+            "before this server restarted; send it again with the same id",
+            field="command_id",
+        )
+    return found
 
 
 @router.get("/subjects/{subject_id}")

@@ -9,10 +9,15 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain import errors
+from domain.access import ALLOWED_ROLES
 from domain.signing import SignatureRefused
+from system.commands import CommandPending, DependencyUnavailable
 from web.csrf import CsrfRefused
 from web.security import LoginRequired
 
@@ -20,8 +25,12 @@ __all__ = ["install_error_handlers", "status_for", "validation_detail"]
 
 log = structlog.get_logger(__name__)
 
+_COMMAND_TAGS = frozenset(ALLOWED_ROLES)
+
 _STATUS: dict[type[errors.DomainError], int] = {
     errors.ValueOutOfRange: 422,
+    errors.Unstorable: 422,
+    errors.DuplicateCommand: 409,
     errors.WrongPhase: 409,
     errors.MissingPrerequisite: 409,
     errors.RoleNotAllowed: 403,
@@ -41,6 +50,9 @@ def validation_detail(raw: list[Any]) -> list[dict[str, Any]]:
     for err in raw:
         loc = [str(p) for p in err.get("loc", ())]
         if loc and loc[0] in {"body", "query", "path", "header", "cookie"}:
+            loc = loc[1:]
+        # A command union puts its tag first; the field is named as the domain names it.
+        if len(loc) > 1 and loc[0] in _COMMAND_TAGS:
             loc = loc[1:]
         detail.append(
             {"field": ".".join(loc) or None, "rule": err.get("type"), "msg": err.get("msg")}
@@ -96,6 +108,66 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+async def _pending(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CommandPending)
+    log.warning("command pending", path=request.url.path, command_id=exc.status.command_id)
+    location = f"/api/commands/{exc.status.command_id}"
+    if not request.url.path.startswith("/api"):
+        message = (
+            f"Your entry is accepted but not yet confirmed (command {exc.status.command_id}). "
+            "Submit the same form again to see its outcome; it will not be recorded twice."
+        )
+        return _page(request, message, 202)
+    body = {"command_id": exc.status.command_id, "status": "pending", "detail": str(exc)}
+    return JSONResponse(body, status_code=202, headers={"Location": location})
+
+
+def _unavailable_response(request: Request, dependency: str, detail: str, retry: int) -> Response:
+    log.warning("dependency unavailable", path=request.url.path, dependency=dependency)
+    message = f"{dependency} is unavailable ({detail}); nothing is lost, try again shortly"
+    headers = {"Retry-After": str(retry)}
+    if not request.url.path.startswith("/api"):
+        response = _page(request, message, 503)
+        response.headers.update(headers)
+        return response
+    body = {"detail": message, "dependency": dependency}
+    return JSONResponse(body, status_code=503, headers=headers)
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DependencyUnavailable)
+    return _unavailable_response(request, exc.dependency, exc.detail, exc.retry_after_s)
+
+
+def _store_down(exc: sa.DBAPIError) -> bool:
+    """A database that cannot be reached or is busy, as opposed to a broken schema or query."""
+    if exc.connection_invalidated or isinstance(exc, sa.InterfaceError):
+        return True
+    if not isinstance(exc, sa.OperationalError):
+        return False
+    # SQLite reports a missing table as an OperationalError too: that is a bug, not an outage.
+    message = str(exc.orig).lower()
+    return not any(s in message for s in ("no such table", "no such column", "syntax error"))
+
+
+async def _store_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, sa.DBAPIError)
+    if _store_down(exc):
+        return _unavailable_response(
+            request, "the event store", f"database error {type(exc.orig).__name__}", 5
+        )
+    return await _unexpected(request, exc)
+
+
+async def _temporal_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, RPCError) and exc.status not in (
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+    ):
+        return await _unexpected(request, exc)
+    return _unavailable_response(request, "Temporal", "the workflow service does not answer", 5)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Logged in full for operators; the user sees only that something failed.
     log.exception("unhandled error", path=request.url.path)
@@ -110,4 +182,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(CommandPending, _pending)
+    app.add_exception_handler(DependencyUnavailable, _unavailable)
+    app.add_exception_handler(sa.DBAPIError, _store_error)
+    app.add_exception_handler(RPCError, _temporal_error)
+    app.add_exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError, _temporal_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -54,6 +54,7 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
             study_id=study.workflow_id,
             store=store,
             search_attributes=settings.search_attributes,
+            wait_s=settings.command_wait_s,
         )
     else:
         gateway = SubjectGateway(
@@ -62,6 +63,7 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
             protocol,
             store=store,
             search_attributes=settings.search_attributes,
+            wait_s=settings.command_wait_s,
         )
     log.info(
         "study gating " + ("on" if settings.study_gating else "off"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from domain.values import Phase
 from system.redaction import remember_secret
 from web.api import check_role
 from web.charts import phase_spans, swimlane_svg
+from web.commands import form_command_id
 from web.context import AppContext, context
 from web.csrf import form_actor, form_writer
 from web.errors import status_for
@@ -290,6 +292,7 @@ def _form_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     action = f"/subjects/{subject_id}/commands/{spec.command}" if subject_id else "/subjects/new"
+    # A form shown again after a refusal gets a new id: the refused command recorded nothing.
     return render(
         ctx,
         request,
@@ -301,6 +304,7 @@ def _form_page(
         action=action,
         values=values,
         errors=errors,
+        command_id=str(uuid.uuid4()),
     )
 
 
@@ -343,14 +347,15 @@ async def _submit_form(
             values[key] = f"{values[key]},{value}"
         else:
             values[key] = value
+    command_id = form_command_id(values.pop("command_id", ""))
     try:
         command = parse_form(spec, values, uploads, datetime.now(UTC))
         check_role(command, actor)
         if subject_id is None:
-            result = await ctx.gateway.register(command, actor)
+            result = await ctx.gateway.register(command, actor, command_id)
             target = command.subject_id
         else:
-            result = await ctx.gateway.submit(subject_id, command, actor)
+            result = await ctx.gateway.submit(subject_id, command, actor, command_id)
             target = subject_id
     except (ValidationError, FormInputError) as exc:
         return _form_page(
@@ -363,7 +368,8 @@ async def _submit_form(
         code = status_for(exc)
         return _form_page(ctx, request, actor, spec, subject_id, values, errors, code)
     recorded = ", ".join(e.type for e in result.events) or "nothing new"
-    query = urlencode({"notice": f"{spec.title}: recorded {recorded}"})
+    verb = "already recorded" if result.repeated else "recorded"
+    query = urlencode({"notice": f"{spec.title}: {verb} {recorded}"})
     return RedirectResponse(f"/subjects/{target}?{query}", status_code=303)
 
 

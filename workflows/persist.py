@@ -31,6 +31,7 @@ async def persist(
     last_hash: str,
     actor: Actor,
     protocol_version: str,
+    command_id: str | None = None,
 ) -> tuple[Event, ...]:
     """Chain the events after the stream's head and store them before anyone folds them in.
 
@@ -45,6 +46,7 @@ async def persist(
             actor=actor,
             recorded_at=workflow.now(),
             protocol_version=protocol_version,
+            command_id=command_id,
         )
     )
     await workflow.execute_activity_method(

@@ -20,18 +20,22 @@ with workflow.unsafe.imports_passed_through():
     from domain.deadlines import Deadline, next_deadline
     from domain.errors import DomainError
     from domain.events import Event, NewEvent
+    from domain.idempotency import CommandOutcome, fingerprint, remember
     from domain.protocol import Protocol
     from domain.state import SubjectState
     from domain.study import RecordDltOutcome, RecordSubjectInfused, require_slot
     from domain.subject import apply, decide
     from domain.summary import SubjectSummary
+    from domain.values import Phase
     from workflows.persist import persist
     from workflows.search_attributes import current_details, subject_search_attributes
     from workflows.trust import check_seal
 
 __all__ = [
+    "COMMAND_IDS_PATCH",
     "DEFAULT_MAX_UPDATES_PER_RUN",
     "LEAN_RESULTS_PATCH",
+    "NO_DEBRIS_PATCH",
     "SAFETY_PATCH",
     "SEARCH_ATTRIBUTES_PATCH",
     "SUBMIT_PURPOSE",
@@ -52,6 +56,10 @@ NOTIFY_RETRY = RetryPolicy(
 SAFETY_PATCH = "safety-deadlines"
 # Histories recorded before visit reminders and missed-visit warnings replay without them.
 VISIT_ALERTS_PATCH = "visit-alerts"
+# Submissions carrying a command id are answered once: a repeat returns the first outcome.
+COMMAND_IDS_PATCH = "issue9-command-ids"
+# A run whose registration was refused ends at once instead of waiting as an empty subject.
+NO_DEBRIS_PATCH = "issue9-no-debris"
 # Update results carry the new events and a summary instead of the whole state.
 LEAN_RESULTS_PATCH = "issue13-lean-results"
 # A run continues as new after this many updates, well before Temporal's 2,000 per run.
@@ -85,6 +93,8 @@ class SubjectWorkflowInput(BaseModel):
     # Upsert the trial's typed search attributes; only where the namespace has them registered
     # (the embedded dev server and the compose setup do), since upserting an unknown one fails.
     search_attributes: bool = False
+    # Recent command ids and what they recorded, carried across continue-as-new and re-opening.
+    recent_commands: tuple[CommandOutcome, ...] = ()
 
 
 class SubmitResult(BaseModel):
@@ -96,6 +106,9 @@ class SubmitResult(BaseModel):
     events: tuple[Event, ...]
     state: SubjectState | None = None
     summary: SubjectSummary | None = None
+    command_id: str | None = None
+    # True when the command id had been answered before: ``events`` are the first answer's.
+    repeated: bool = False
 
 
 def _rejection(exc: DomainError) -> ApplicationError:
@@ -124,6 +137,7 @@ class SubjectWorkflow:
         self._search_attributes = input.search_attributes
         self._described: object | None = None
         self._expedited = False
+        self._recent: dict[str, CommandOutcome] = {o.command_id: o for o in input.recent_commands}
 
     @workflow.run
     async def run(self, input: SubjectWorkflowInput) -> SubjectState:
@@ -133,6 +147,12 @@ class SubjectWorkflow:
         # Asked only when wanted, so subjects without search attributes leave no marker.
         describe = self._search_attributes and workflow.patched(SEARCH_ATTRIBUTES_PATCH)
         self._expedited = workflow.patched(SUSAR_PATCH)
+        if self._state.phase is Phase.NEW and workflow.patched(NO_DEBRIS_PATCH):
+            # The registration comes with the start (update-with-start); once no handler is
+            # running, a subject still unregistered was refused: end, leave nothing running.
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if self._state.phase is Phase.NEW:
+                return self._state
         while not self._finished():
             if workflow.info().is_continue_as_new_suggested() or self._update_budget_spent():
                 await workflow.wait_condition(
@@ -191,6 +211,7 @@ class SubjectWorkflow:
             protocol=self._protocol,
             state=self._state,
             study_id=self._study_id,
+            recent_commands=tuple(self._recent.values()),
             max_updates_per_run=self._max_updates,
             search_attributes=self._search_attributes,
         )
@@ -209,7 +230,9 @@ class SubjectWorkflow:
             await self._record(SYSTEM_ACTOR, events)
             return True
 
-    async def _record(self, actor: Actor, events: list[NewEvent]) -> tuple[Event, ...]:
+    async def _record(
+        self, actor: Actor, events: list[NewEvent], command_id: str | None = None
+    ) -> tuple[Event, ...]:
         sealed = await persist(
             events,
             stream=self._subject_id,
@@ -217,6 +240,7 @@ class SubjectWorkflow:
             last_hash=self._state.last_hash,
             actor=actor,
             protocol_version=self._protocol.version,
+            command_id=command_id,
         )
         state = self._state
         for event in sealed:
@@ -273,6 +297,15 @@ class SubjectWorkflow:
     async def submit(self, submission: Submission) -> SubmitResult:
         self._updates += 1
         async with self._lock:
+            command_id = submission.command_id
+            if command_id is not None and workflow.patched(COMMAND_IDS_PATCH):
+                known = self._recent.get(command_id)
+                if known is not None:
+                    # A retry (or a second tab) of a command already answered: no new event.
+                    self._same_request(known, submission)
+                    return self._result(known.events, command_id, repeated=True)
+            else:
+                command_id = None
             try:
                 # Decided again under the lock: another update may have changed the state.
                 events = decide(
@@ -285,17 +318,55 @@ class SubjectWorkflow:
                 self._gate(submission.command)
             except DomainError as exc:
                 raise _rejection(exc) from exc
-            sealed = await self._record(submission.actor, events)
-            if workflow.patched(LEAN_RESULTS_PATCH):
-                # Constant-size history entries: the full state stays out of the result.
-                return SubmitResult(events=sealed, summary=SubjectSummary.of(self._state))
-            return SubmitResult(events=sealed, state=self._state)
+            sealed = await self._record(submission.actor, events, command_id)
+            if command_id is not None:
+                outcome = CommandOutcome(
+                    command_id=command_id,
+                    fingerprint=fingerprint(submission.command, submission.actor),
+                    events=sealed,
+                )
+                self._recent = remember(self._recent, outcome)
+            return self._result(sealed, command_id)
+
+    def _result(
+        self, events: tuple[Event, ...], command_id: str | None, repeated: bool = False
+    ) -> SubmitResult:
+        if workflow.patched(LEAN_RESULTS_PATCH):
+            # Constant-size history entries: the full state stays out of the result.
+            return SubmitResult(
+                events=events,
+                summary=SubjectSummary.of(self._state),
+                command_id=command_id,
+                repeated=repeated,
+            )
+        return SubmitResult(events=events, state=self._state)
+
+    def _same_request(self, known: CommandOutcome, submission: Submission) -> None:
+        if known.fingerprint is None:  # rebuilt from stored events: the body is not known
+            return
+        if known.fingerprint != fingerprint(submission.command, submission.actor):
+            raise ApplicationError(
+                f"command id {known.command_id} was already used for a different command "
+                f"(recorded as event(s) {', '.join(str(e.seq) for e in known.events)}); "
+                "send a new command with a new id",
+                {"code": "duplicate_command", "field": "command_id"},
+                type="duplicate_command",
+                non_retryable=True,
+            )
 
     @submit.validator
     def validate_submit(self, submission: Submission) -> None:
         try:
             # Before anything else: a forged or replayed submission learns nothing about state.
             check_seal(submission, submission.seal, submission.actor, purpose=SUBMIT_PURPOSE)
+        except DomainError as exc:
+            raise _rejection(exc) from exc
+        known = self._recent.get(submission.command_id or "")
+        if known is not None:
+            # Answered from memory by the handler; the domain would refuse a repeat as stale.
+            self._same_request(known, submission)
+            return
+        try:
             decide(
                 self._state, submission.command, submission.actor, workflow.now(), self._protocol
             )

@@ -171,7 +171,8 @@ async def test_replay_matches_the_live_workflow_and_reports_a_tampered_field(
     )
     differences = diff_states(replay_subject(sqlite_store, driver.subject_id, as_of).state, live)
 
-    assert [d.field for d in differences] == ["visits"]
+    # The visit as folded, and the event's values as kept for corrections (issue 9).
+    assert [d.field for d in differences] == ["recorded", "visits"]
 
 
 def test_replay_cli_prints_the_state_as_of_a_time_without_temporal(tmp_path: Path) -> None:

@@ -201,3 +201,21 @@ def test_the_occurred_at_default_is_timezone_aware() -> None:
     assert datetime.fromisoformat(occurred_at(None)).tzinfo is not None
     naive = datetime(2025, 1, 2, 3, 4)
     assert datetime.fromisoformat(occurred_at(naive)) == naive.replace(tzinfo=UTC)
+
+
+async def test_a_cli_command_repeated_with_its_command_id_records_once_and_a_reused_id_is_refused(
+    live_server: LiveServer, subject_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JY231_COMMAND_ID repeats a submission (as the CLI's own retry does after a timeout)."""
+    import uuid
+
+    monkeypatch.setenv("JY231_COMMAND_ID", str(uuid.uuid4()))
+    args = ("subject", "register", subject_id, "--disease", "SLE", "--sex", "female")
+    first = await trial(live_server, "cora", *args, "--birth-date", "1980-06-15", "--json")
+    again = await trial(live_server, "cora", *args, "--birth-date", "1980-06-15", "--json")
+    assert (first.exit_code, again.exit_code) == (0, 0), again.output
+    assert json.loads(again.stdout)["events"] == json.loads(first.stdout)["events"]
+
+    other = await trial(live_server, "cora", *args, "--birth-date", "1981-06-15")
+    assert other.exit_code == 1
+    assert "already used for a different command" in other.output

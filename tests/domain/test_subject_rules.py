@@ -344,7 +344,8 @@ def test_correction_needs_a_reason_and_a_correctable_target() -> None:
             COORDINATOR,
             c.RecordCorrection(
                 occurred_at=j.now,
-                target_seq=2,
+                # Consent is correctable now (issue 9); no event holds seq 99.
+                target_seq=99,
                 field="signed_on",
                 new_value="2026-01-01",
                 reason="typo",

@@ -35,7 +35,14 @@ from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
 from system.signing import SubmissionSigner
 from tests.histories.changed_workflow import ChangedSubjectWorkflow
-from tests.histories.scenarios import full_life, screen_failure, susar_overdue, withdrawal
+from tests.histories.scenarios import (
+    full_life,
+    refused_registration,
+    repeated_command,
+    screen_failure,
+    susar_overdue,
+    withdrawal,
+)
 from tests.workflows.harness import SubjectDriver
 from workflows.subject import SubjectWorkflow, workflow_id_for
 from workflows.trust import install_keyring
@@ -61,6 +68,12 @@ ISSUE12: dict[str, tuple[str, Scenario]] = {
     "subject_issue12_full_lifecycle.json": ("S-HIST-I12L", full_life),
     "subject_issue12_withdrawal.json": ("S-HIST-I12W", withdrawal),
     "subject_issue12_susar_overdue.json": ("S-HIST-I12S", susar_overdue),
+}
+# Issue 9 (command ids, no debris): ``python -m tests.histories.record issue9``.
+ISSUE9: dict[str, tuple[str, Scenario]] = {
+    "subject_issue9_full_lifecycle.json": ("S-HIST9-LIFE", full_life),
+    "subject_issue9_repeated_command.json": ("S-HIST9-RPT", repeated_command),
+    "subject_issue9_refused_registration.json": ("S-HIST9-REF", refused_registration),
 }
 
 
@@ -94,8 +107,10 @@ async def main(prefix: str = "") -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = SqlEventStore(f"sqlite:///{Path(tmp) / 'events.db'}")
-            if only == ["issue12"]:
-                for name, (subject, scenario) in ISSUE12.items():
+            if only in (["issue12"], ["issue9"]):
+                for name, (subject, scenario) in (
+                    ISSUE12 if only == ["issue12"] else ISSUE9
+                ).items():
                     text = await _record(env, store, SubjectWorkflow, subject, scenario)
                     (HERE / name).write_text(text + "\n", encoding="utf-8")
                     print(f"wrote {name}")

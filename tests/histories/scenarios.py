@@ -114,3 +114,69 @@ async def susar_overdue(driver: SubjectDriver) -> None:
             reason="subject withdrew after the SUSAR",
         ),
     )
+
+
+# -- issue 9: command ids and registrations that leave nothing behind ---------------------------
+
+ISSUE9_COMMAND_ID = "00000000-0000-4000-8000-000000000009"
+
+
+async def repeated_command(driver: SubjectDriver) -> None:
+    """A consent sent twice under one command id (the second time past Temporal's own record of
+    the update, as after continue-as-new), then the id reused for another body (refused)."""
+    from domain.errors import DuplicateCommand
+    from workflows.subject import SubjectWorkflow, workflow_id_for
+
+    await driver.register("SLE")
+    consent = c.SignConsent(
+        occurred_at=await driver.now(),
+        consent_version=driver.gateway.protocol.version,
+        signed_on=await driver.today(),
+        childbearing_potential=True,
+    )
+    await driver.gateway.submit(driver.subject_id, consent, COORDINATOR, ISSUE9_COMMAND_ID)
+    handle = driver.env.client.get_workflow_handle_for(
+        SubjectWorkflow.run, workflow_id_for(driver.subject_id)
+    )
+    # Sealed by the gateway's own signer (the recorder's key), as every submission is.
+    submission = await driver.gateway._sealed(
+        driver.subject_id, consent, COORDINATOR, ISSUE9_COMMAND_ID
+    )
+    await handle.execute_update(SubjectWorkflow.submit, submission, id="repeat-after-restart")
+    other = consent.model_copy(update={"reason": "a different body"})
+    try:
+        await driver.gateway.submit(driver.subject_id, other, COORDINATOR, ISSUE9_COMMAND_ID)
+    except DuplicateCommand:
+        pass
+    else:  # pragma: no cover - the recorder must capture the refusal
+        raise AssertionError("a reused command id with another body was accepted")
+    await driver.send(
+        COORDINATOR,
+        c.WithdrawConsent(
+            occurred_at=await driver.now(),
+            withdrawn_on=await driver.today(),
+            reason="subject withdrew consent for personal reasons",
+        ),
+    )
+
+
+async def refused_registration(driver: SubjectDriver) -> None:
+    """A registration the domain refuses: the run ends at once, nothing stays running."""
+    from datetime import date
+
+    from domain.errors import ValueOutOfRange
+
+    try:
+        await driver.send(
+            COORDINATOR,
+            c.RegisterSubject(
+                occurred_at=await driver.now(),
+                subject_id=driver.subject_id,
+                disease="SLE",
+                sex="female",
+                birth_date=date(2999, 1, 1),
+            ),
+        )
+    except ValueOutOfRange:
+        return
+    raise AssertionError("a birth date in 2999 was accepted")  # pragma: no cover

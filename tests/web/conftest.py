@@ -48,7 +48,7 @@ async def gateway(
     time_env: WorkflowEnvironment, sqlite_store: SqlEventStore, task_queue: str, protocol: Protocol
 ) -> AsyncIterator[SubjectGateway]:
     async with build_worker(time_env.client, sqlite_store, task_queue):
-        yield SubjectGateway(time_env.client, task_queue, protocol)
+        yield SubjectGateway(time_env.client, task_queue, protocol, store=sqlite_store)
         await _terminate_subjects(time_env, sqlite_store)
 
 

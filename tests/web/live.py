@@ -71,7 +71,7 @@ class LiveServer:
         target_host, task_queue, protocol, store, users, today = self._args
         client = await Client.connect(target_host, data_converter=default_data_converter())
         app = create_app(
-            SubjectGateway(client, task_queue, protocol),
+            SubjectGateway(client, task_queue, protocol, store=store),
             store,
             users,
             today=today,

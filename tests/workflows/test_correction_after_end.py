@@ -80,7 +80,7 @@ async def test_other_commands_to_an_ended_subject_are_refused(
     driver = SubjectDriver(time_env, reopening_gateway, new_subject())
     await screen_failed(driver)
     count = sqlite_store.count_events()
-    with pytest.raises(WrongPhase, match="has ended participation"):
+    with pytest.raises(WrongPhase, match="ended participation \\(screen_failed\\)"):
         await driver.send(
             INVESTIGATOR,
             c.EnrollSubject(occurred_at=await driver.now(), dose_level="DL1", route="intravenous"),

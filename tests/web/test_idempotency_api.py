@@ -1,0 +1,125 @@
+"""Idempotency-Key on the REST API and command ids on the dashboard's forms."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from temporalio.testing import WorkflowEnvironment
+
+from store.sql import SqlEventStore
+from system.gateway import SubjectGateway
+from tests.web.conftest import ClientFor
+from tests.web.login import logged_in, submit
+from tests.web.test_api import consent_body, register_body, registered
+
+
+async def test_a_repeated_idempotency_key_answers_the_first_result_and_records_once(
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    subject_id: str,
+    sqlite_store: SqlEventStore,
+) -> None:
+    cora = client_for("cora")
+    key = str(uuid.uuid4())
+    body = await register_body(time_env, subject_id)
+    first = await cora.post("/api/subjects", json=body, headers={"Idempotency-Key": key})
+    again = await cora.post("/api/subjects", json=body, headers={"Idempotency-Key": key})
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json()["events"] == first.json()["events"]
+    assert first.json()["command_id"] == key
+
+    consent = await consent_body(time_env, gateway)
+    path = f"/api/subjects/{subject_id}/commands"
+    key2 = str(uuid.uuid4())
+    one = await cora.post(path, json=consent, headers={"Idempotency-Key": key2})
+    two = await cora.post(path, json=consent, headers={"Idempotency-Key": key2})
+    assert (one.status_code, two.status_code) == (200, 200), two.text
+    assert two.json()["events"] == one.json()["events"]
+    assert [e.type for e in sqlite_store.read_stream(subject_id)] == [
+        "subject.registered",
+        "consent.signed",
+    ]
+
+    status = await cora.get(f"/api/commands/{key2}")
+    assert status.status_code == 200
+    assert status.json()["status"] == "applied" and status.json()["seqs"] == [2]
+
+
+async def test_the_same_key_with_a_different_body_is_a_409_naming_the_conflict(
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    subject_id: str,
+    sqlite_store: SqlEventStore,
+) -> None:
+    await registered(client_for, time_env, subject_id)
+    cora = client_for("cora")
+    path = f"/api/subjects/{subject_id}/commands"
+    key = str(uuid.uuid4())
+    consent = await consent_body(time_env, gateway)
+    assert (await cora.post(path, json=consent, headers={"Idempotency-Key": key})).is_success
+    other = {**consent, "reason": "a different request"}
+    response = await cora.post(path, json=other, headers={"Idempotency-Key": key})
+    assert response.status_code == 409
+    assert response.json()["code"] == "duplicate_command"
+    assert "already used for a different command" in response.json()["detail"]
+    assert len(sqlite_store.read_stream(subject_id)) == 2
+
+
+async def test_a_malformed_key_is_a_422_naming_the_header(
+    client_for: ClientFor, time_env: WorkflowEnvironment, subject_id: str
+) -> None:
+    response = await client_for("cora").post(
+        "/api/subjects",
+        json=await register_body(time_env, subject_id),
+        headers={"Idempotency-Key": "not-a-uuid"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "Idempotency-Key"
+
+
+async def test_a_command_status_says_refused_and_why_or_404_when_unknown(
+    client_for: ClientFor, time_env: WorkflowEnvironment, gateway: SubjectGateway, subject_id: str
+) -> None:
+    await registered(client_for, time_env, subject_id)
+    cora = client_for("cora")
+    key = str(uuid.uuid4())
+    wrong = {**await consent_body(time_env, gateway), "consent_version": "9.9"}
+    refused = await cora.post(
+        f"/api/subjects/{subject_id}/commands", json=wrong, headers={"Idempotency-Key": key}
+    )
+    assert refused.status_code == 422
+    status = (await cora.get(f"/api/commands/{key}")).json()
+    assert (status["status"], status["field"]) == ("refused", "consent_version")
+    unknown = await cora.get(f"/api/commands/{uuid.uuid4()}")
+    assert unknown.status_code == 404
+
+
+_COMMAND_ID = re.compile(r'name="command_id" value="([^"]+)"')
+
+
+async def test_a_dashboard_form_re_posted_with_its_command_id_records_once(
+    client_for: ClientFor, sqlite_store: SqlEventStore, subject_id: str
+) -> None:
+    cora = await logged_in(client_for, "cora")
+    page = await cora.get("/subjects/new")
+    found = _COMMAND_ID.search(page.text)
+    assert found is not None, "the form carries no command id"
+    form = {
+        "subject_id": subject_id,
+        "disease": "SLE",
+        "birth_date": "1980-06-15",
+        "sex": "female",
+        "command_id": found.group(1),
+    }
+    first = await submit(cora, "/subjects/new", form)
+    again = await submit(cora, "/subjects/new", form)  # the browser re-posts after a timeout
+    assert (first.status_code, again.status_code) == (303, 303), again.text
+    assert [e.type for e in sqlite_store.read_stream(subject_id)] == ["subject.registered"]
+
+    changed = await submit(cora, "/subjects/new", {**form, "sex": "male"})
+    assert changed.status_code == 409
+    assert "already used for a different command" in changed.text
+    assert len(sqlite_store.read_stream(subject_id)) == 1
