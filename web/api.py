@@ -31,7 +31,9 @@ from workflows.subject import SubmitResult
 
 __all__ = ["check_role", "router"]
 
-router = APIRouter(prefix="/api", tags=["api"])
+# Every operation documents the error bodies it can answer (422 {field, rule, msg}, 401, 403,
+# 404, 503 with Retry-After); command operations add 202 and 409.
+router = APIRouter(prefix="/api", tags=["api"], responses=READ_RESPONSES)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(api_actor)]
