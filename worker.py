@@ -13,6 +13,7 @@ from temporalio.worker import Interceptor, Worker
 
 from activities.events import EventActivities
 from activities.notifications import NotificationActivities
+from activities.seals import SignalSeals
 from domain.signing import Keyring
 from store.base import EventStore
 from store.factory import open_store
@@ -60,8 +61,10 @@ def build_worker(
     else under the data directory. ``interceptors``: worker-side ones (activity timings);
     the client's own (tracing) apply to the worker by themselves. ``keyring``: the keys the
     gateway's seals are checked with; by default this process's (environment or key file)."""
+    keyring = keyring or load_keyring("submission")
     # Before the worker polls: no update is validated without the keys in place.
-    install_keyring(keyring or load_keyring("submission"))
+    install_keyring(keyring)
+    seals = SignalSeals(keyring)
     outbox = outbox or default_outbox(store)
     events = EventActivities(store, outbox)
     notifications = NotificationActivities(outbox)
@@ -69,7 +72,12 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=[SubjectWorkflow, StudyWorkflow],
-        activities=[events.append_events, notifications.notify],
+        activities=[
+            events.append_events,
+            notifications.notify,
+            seals.seal_signal,
+            seals.check_signal_seal,
+        ],
         interceptors=interceptors,
     )
 

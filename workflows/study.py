@@ -13,6 +13,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.seals import SealedSignal
     from domain.actors import SYSTEM_ACTOR, Actor, Role
     from domain.commands import GrantStudySlot
     from domain.errors import DomainError, RoleNotAllowed
@@ -33,6 +34,13 @@ with workflow.unsafe.imports_passed_through():
         study_id_for,
     )
     from workflows.persist import persist
+    from workflows.signal_seals import (
+        GRANT_PURPOSE,
+        REPORT_PURPOSE,
+        SEALED_SIGNALS_PATCH,
+        seal_holds,
+        send_sealed,
+    )
     from workflows.subject import workflow_id_for
     from workflows.trust import check_seal
 
@@ -142,17 +150,21 @@ class StudyWorkflow:
             except DomainError as exc:
                 raise _rejection(exc) from exc
             if recorded:
-                subject = workflow.get_external_workflow_handle(workflow_id_for(request.subject_id))
-                await subject.signal(
-                    "grant_slot",
-                    GrantStudySlot(
-                        occurred_at=workflow.now(),
-                        study_id=self._stream,
-                        dose_level=request.dose_level,
-                        sentinel=answer.sentinel,
-                        reason=answer.reason,
-                    ),
+                target = workflow_id_for(request.subject_id)
+                subject = workflow.get_external_workflow_handle(target)
+                grant = GrantStudySlot(
+                    occurred_at=workflow.now(),
+                    study_id=self._stream,
+                    dose_level=request.dose_level,
+                    sentinel=answer.sentinel,
+                    reason=answer.reason,
                 )
+                if workflow.patched(SEALED_SIGNALS_PATCH):
+                    await send_sealed(
+                        subject, "grant_slot_sealed", grant, purpose=GRANT_PURPOSE, target=target
+                    )
+                else:
+                    await subject.signal("grant_slot", grant)
             return answer
 
     @request_slot.validator
@@ -212,7 +224,23 @@ class StudyWorkflow:
 
     @workflow.signal
     async def subject_report(self, report: RecordSubjectInfused | RecordDltOutcome) -> None:
+        """The unsealed report of runs from before sealed signals; anyone could send it."""
+        if workflow.patched(SEALED_SIGNALS_PATCH):
+            workflow.logger.warning("an unsealed subject_report signal was ignored")
+            return
+        await self._report(report)
+
+    @workflow.signal
+    async def subject_report_sealed(self, signal: SealedSignal) -> None:
         """Infusions and DLT-window outcomes, sent by the subjects' workflows."""
+        report = signal.message
+        if not isinstance(report, RecordSubjectInfused | RecordDltOutcome):
+            workflow.logger.warning("subject_report_sealed without a report was ignored")
+            return
+        if await seal_holds(signal, purpose=REPORT_PURPOSE):
+            await self._report(report)
+
+    async def _report(self, report: RecordSubjectInfused | RecordDltOutcome) -> None:
         async with self._lock:
             try:
                 await self._decide_and_record(report, SYSTEM_ACTOR)

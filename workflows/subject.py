@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
+    from activities.seals import SealedSignal
     from domain import events as ev
     from domain.actors import SYSTEM_ACTOR, Actor
     from domain.alerts import alert_for
@@ -29,6 +30,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.values import Phase
     from workflows.persist import persist
     from workflows.search_attributes import current_details, subject_search_attributes
+    from workflows.signal_seals import (
+        GRANT_PURPOSE,
+        REPORT_PURPOSE,
+        SEALED_SIGNALS_PATCH,
+        seal_holds,
+        send_sealed,
+    )
     from workflows.trust import check_seal
 
 __all__ = [
@@ -283,15 +291,36 @@ class SubjectWorkflow:
         if message is not None:
             study = workflow.get_external_workflow_handle(self._study_id)
             try:
-                await study.signal("subject_report", message)
+                if workflow.patched(SEALED_SIGNALS_PATCH):
+                    await send_sealed(
+                        study,
+                        "subject_report_sealed",
+                        message,
+                        purpose=REPORT_PURPOSE,
+                        target=self._study_id,
+                    )
+                else:
+                    await study.signal("subject_report", message)
             except Exception as exc:  # the study workflow is not running
                 # The fact is in the subject's stream either way; the study can be re-fed from it.
                 workflow.logger.error("could not report to %s: %s", self._study_id, exc)
 
     @workflow.signal
     async def grant_slot(self, command: GrantStudySlot) -> None:
-        """Sent by the StudyWorkflow when it grants this subject a dose-level slot."""
+        """The unsealed grant of runs from before sealed signals; anyone could send it."""
+        if workflow.patched(SEALED_SIGNALS_PATCH):
+            workflow.logger.warning("an unsealed grant_slot signal was ignored")
+            return
         await self._system(command)
+
+    @workflow.signal
+    async def grant_slot_sealed(self, signal: SealedSignal) -> None:
+        """Sent by the StudyWorkflow when it grants this subject a dose-level slot."""
+        if not isinstance(signal.message, GrantStudySlot):
+            workflow.logger.warning("grant_slot_sealed without a grant was ignored")
+            return
+        if await seal_holds(signal, purpose=GRANT_PURPOSE):
+            await self._system(signal.message)
 
     @workflow.update
     async def submit(self, submission: Submission) -> SubmitResult:
