@@ -9,7 +9,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.actors import Actor
-from domain.canonical import GENESIS_HASH, canonical_json, sha256_hex
+from domain.canonical import (
+    GENESIS_HASH,
+    JCS_SCHEME,
+    UnknownHashScheme,
+    canonical_text,
+    hash_envelope,
+)
 from domain.grading import CrsComponents, IcansComponents
 from domain.measurements import Measurement
 from domain.renal import RenalAssessment
@@ -519,14 +525,21 @@ class Event(BaseModel):
     # The client's id of the command that produced the event (retries carry the same id).
     # Left out of the dump when None, so events written before it hash and read as they did.
     command_id: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    # Absent on events stored before RFC 8785 was adopted (the sort_keys scheme); left out of the
+    # serialised envelope when absent, so those events hash and store exactly as they were.
+    hash_scheme: str | None = Field(default=None, exclude_if=lambda scheme: scheme is None)
 
     def hash_input(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"hash"})
 
+    def envelope_text(self) -> str:
+        """The exact text stored for this event: its scheme's canonical JSON, ``hash`` included."""
+        return canonical_text(self.model_dump(mode="json"), self.hash_scheme)
+
 
 def compute_hash(event_fields: dict[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of the envelope without ``hash``."""
-    return sha256_hex(canonical_json({k: v for k, v in event_fields.items() if k != "hash"}))
+    """SHA-256 over the canonical JSON of the envelope without ``hash``, in its own scheme."""
+    return hash_envelope(event_fields)
 
 
 def seal(
@@ -539,8 +552,13 @@ def seal(
     recorded_at: datetime,
     protocol_version: str,
     command_id: str | None = None,
+    hash_scheme: str | None = JCS_SCHEME,
 ) -> list[Event]:
-    """Number and chain decided events after the stream's current head."""
+    """Number and chain decided events after the stream's current head.
+
+    New events hash under RFC 8785; ``hash_scheme=None`` (legacy) is for workflow code replaying
+    histories recorded before it, which must reproduce the hashes they stored.
+    """
     sealed: list[Event] = []
     prev = last_hash or GENESIS_HASH
     for offset, new in enumerate(new_events, start=1):
@@ -558,6 +576,7 @@ def seal(
             "prev_hash": prev,
             "hash": "",
             "command_id": command_id,
+            "hash_scheme": hash_scheme,
         }
         draft = Event.model_validate(fields)
         event = draft.model_copy(update={"hash": compute_hash(draft.hash_input())})
@@ -633,7 +652,10 @@ def verify_chain(stream: str, rows: Iterable[dict[str, Any]]) -> ChainBreak | No
                 problem="prev_hash does not match the previous event's hash "
                 "(an event was inserted, deleted or reordered)",
             )
-        actual = compute_hash(row)
+        try:
+            actual = compute_hash(row)
+        except (UnknownHashScheme, ValueError) as exc:
+            return ChainBreak(stream=stream, seq=seq, problem=f"cannot hash the envelope: {exc}")
         if row.get("hash") != actual:
             return ChainBreak(
                 stream=stream,

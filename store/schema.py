@@ -42,12 +42,17 @@ events = Table(
     # The canonical JSON exactly as hashed. TEXT, not JSONB: JSONB would rewrite numbers and key
     # order, and the chain is verified over these bytes.
     Column("envelope", Text, nullable=False),
+    # The event's leaf number in the Merkle log over all events (audit/merkle.py): gapless and in
+    # commit order, unlike ``position``. Nullable only because SQL can insert rows without it;
+    # the store always sets it, and verify reports a row without one.
+    Column("log_index", BigInteger, nullable=True),
     UniqueConstraint("stream", "seq", name="uq_events_stream_seq"),
     Index("ix_events_type", "type"),
     Index("ix_events_occurred_at", "occurred_at"),
     Index("ix_events_recorded_at", "recorded_at"),
     Index("ix_events_actor_id", "actor_id"),
     Index("ix_events_hash", "hash"),
+    Index("ix_events_log_index", "log_index", unique=True),
 )
 
 # One row per stream, locked FOR UPDATE by an append so appends to one stream serialise.

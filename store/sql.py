@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
-from domain.canonical import GENESIS_HASH, canonical_json
+from domain.canonical import GENESIS_HASH
 from domain.events import Event, compute_hash, parse_event
 from domain.state import SubjectState
 from store.base import AppendResult, StreamHead
@@ -40,14 +40,19 @@ __all__ = ["SqlEventStore"]
 
 _SUPPORTED = ("sqlite", "postgresql")
 
+# Arbitrary constant: the PostgreSQL advisory lock that hands out Merkle log indexes in commit
+# order (SQLite's BEGIN IMMEDIATE already serialises every append).
+_PG_LOG_LOCK = 7_231_010
+
 
 def envelope_text(event: Event) -> str:
     """The exact text stored for an event: the canonical JSON its hash was computed over."""
-    return canonical_json(event.model_dump(mode="json"))
+    return event.envelope_text()
 
 
-def _event_values(event: Event) -> dict[str, Any]:
+def _event_values(event: Event, log_index: int) -> dict[str, Any]:
     return {
+        "log_index": log_index,
         "stream": event.stream,
         "seq": event.seq,
         "type": event.type,
@@ -146,9 +151,19 @@ class SqlEventStore:
         written = duplicates = 0
         heads: dict[str, StreamHead] = {}
         with self._write() as conn:
+            # Taken before any head lock (a fixed order, no deadlock) and held to commit, so
+            # log indexes are gapless and in commit order: the Merkle log only ever grows.
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOG_LOCK})
+            next_index = int(
+                conn.execute(
+                    select(func.coalesce(func.max(events_table.c.log_index) + 1, 0))
+                ).scalar_one()
+            )
             # A fixed lock order, so two multi-stream batches cannot deadlock each other.
             for stream in sorted(groups):
-                new, dup, head = self._append_stream(conn, stream, groups[stream])
+                new, dup, head = self._append_stream(conn, stream, groups[stream], next_index)
+                next_index += new
                 written += new
                 duplicates += dup
                 heads[stream] = head
@@ -177,7 +192,7 @@ class SqlEventStore:
         return StreamHead(row.seq, row.hash)
 
     def _append_stream(
-        self, conn: Connection, stream: str, batch: list[Event]
+        self, conn: Connection, stream: str, batch: list[Event], log_index: int
     ) -> tuple[int, int, StreamHead]:
         head = self._lock_head(conn, stream)
         stored = [e for e in batch if e.seq <= head.seq]
@@ -205,7 +220,10 @@ class SqlEventStore:
         if first.prev_hash != head.hash:
             raise PrevHashMismatch(stream, first.seq, head.hash, first.prev_hash)
         try:
-            conn.execute(insert(events_table), [_event_values(e) for e in new])
+            conn.execute(
+                insert(events_table),
+                [_event_values(e, log_index + i) for i, e in enumerate(new)],
+            )
         except IntegrityError as exc:
             # Unreachable while the head lock holds; kept so a bypassed lock still cannot fork.
             # Any other constraint refused a value: that is no seq race, and no retry fixes it.

@@ -10,9 +10,15 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.events import AppendBatch, EventActivities
     from domain.actors import Actor
+    from domain.canonical import JCS_SCHEME, LEGACY_SCHEME
     from domain.events import Event, NewEvent, seal
 
-__all__ = ["APPEND_RETRY", "APPEND_TIMEOUT", "persist"]
+__all__ = ["APPEND_RETRY", "APPEND_TIMEOUT", "JCS_HASH_PATCH", "persist"]
+
+# Histories recorded before this marker sealed (and stored) their events under the legacy
+# sort_keys scheme; a replay must compute exactly those hashes, or the chain the workflow carries
+# forward would no longer match the store's head.
+JCS_HASH_PATCH = "issue10-jcs-hash"
 
 APPEND_TIMEOUT = timedelta(seconds=30)
 APPEND_RETRY = RetryPolicy(
@@ -47,6 +53,7 @@ async def persist(
             recorded_at=workflow.now(),
             protocol_version=protocol_version,
             command_id=command_id,
+            hash_scheme=JCS_SCHEME if workflow.patched(JCS_HASH_PATCH) else LEGACY_SCHEME,
         )
     )
     await workflow.execute_activity_method(

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from domain.actors import Actor, Role
-from domain.canonical import canonical_json
+from domain.canonical import canonical_text
 from domain.events import (
     CorrectionRecorded,
     DeviationOpened,
@@ -72,17 +72,37 @@ def _envelope(store: SqlEventStore, stream: str, seq: int) -> dict[str, Any]:
 
 
 def rewrite(
-    store: SqlEventStore, stream: str, seq: int, change: Callable[[dict[str, Any]], None]
+    store: SqlEventStore,
+    stream: str,
+    seq: int,
+    change: Callable[[dict[str, Any]], None],
+    *,
+    sync_columns: bool = False,
 ) -> None:
-    """Edit one stored envelope in place (the stored hash stays as it was)."""
+    """Edit one stored envelope in place (the stored hash stays as it was).
+
+    ``sync_columns`` also rewrites the indexed columns to match, as a careful forger would.
+    """
     data = _envelope(store, stream, seq)
     change(data)
+    values: dict[str, Any] = {"envelope": canonical_text(data, data.get("hash_scheme"))}
+    if sync_columns:
+        values.update(_columns(parse_event(data)))
     with store.engine.begin() as conn:
         conn.execute(
-            update(events)
-            .where(events.c.stream == stream, events.c.seq == seq)
-            .values(envelope=canonical_json(data))
+            update(events).where(events.c.stream == stream, events.c.seq == seq).values(**values)
         )
+
+
+def _columns(event: Event) -> dict[str, Any]:
+    return {
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "actor_id": event.actor.user_id,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
 
 
 def swap(store: SqlEventStore, stream: str, a: int, b: int) -> None:
@@ -115,10 +135,11 @@ def _forged(stream: str, seq: int, prev_hash: str) -> Event:
     )[0]
 
 
-def _insert_row(store: SqlEventStore, event: Event) -> None:
+def _insert_row(store: SqlEventStore, event: Event, log_index: int | None = None) -> None:
     with store.engine.begin() as conn:
         conn.execute(
             insert(events).values(
+                log_index=log_index,
                 stream=event.stream,
                 seq=event.seq,
                 type=event.type,
@@ -127,7 +148,7 @@ def _insert_row(store: SqlEventStore, event: Event) -> None:
                 actor_id=event.actor.user_id,
                 prev_hash=event.prev_hash,
                 hash=event.hash,
-                envelope=canonical_json(event.model_dump(mode="json")),
+                envelope=event.envelope_text(),
             )
         )
 
@@ -155,6 +176,30 @@ def append_forged(store: SqlEventStore, stream: str) -> int:
     return forged.seq
 
 
+def replace_last(store: SqlEventStore, stream: str) -> int:
+    """Swap the stream's last event for a different, correctly chained one in the same log slot.
+
+    ``stream_heads`` is left alone: only its hash can tell the events apart.
+    """
+    stored = store.read_stream(stream)
+    last, before = stored[-1], stored[-2]
+    with store.engine.begin() as conn:
+        slot = conn.execute(
+            select(events.c.log_index).where(events.c.stream == stream, events.c.seq == last.seq)
+        ).scalar_one()
+    remove(store, stream, last.seq)
+    _insert_row(store, _forged(stream, last.seq, before.hash), log_index=slot)
+    return last.seq
+
+
+def set_column(store: SqlEventStore, stream: str, seq: int, **values: Any) -> None:
+    """Change indexed columns only; the envelope (and every hash) stays as written."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(events).where(events.c.stream == stream, events.c.seq == seq).values(**values)
+        )
+
+
 def rehash(
     store: SqlEventStore, stream: str, seq: int, change: Callable[[dict[str, Any]], None]
 ) -> None:
@@ -164,7 +209,7 @@ def rehash(
         change(data)
         data["hash"] = compute_hash(data)
 
-    rewrite(store, stream, seq, change_and_rehash)
+    rewrite(store, stream, seq, change_and_rehash, sync_columns=True)
 
 
 __all__ = [
@@ -175,6 +220,8 @@ __all__ = [
     "populate",
     "rehash",
     "remove",
+    "replace_last",
     "rewrite",
+    "set_column",
     "swap",
 ]

@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from audit.verify import verify_store
+from audit.verify import LOG, verify_store
 from cli.main import app
 from store.sql import SqlEventStore
-from tests.audit.tamper import append_forged, insert_between, rehash, remove, rewrite, swap
+from tests.audit.tamper import (
+    append_forged,
+    insert_between,
+    rehash,
+    remove,
+    replace_last,
+    rewrite,
+    set_column,
+    swap,
+)
 
 
 def _only_finding(store: SqlEventStore) -> tuple[str, int, str]:
+    """The one stream finding (a deletion also leaves a gap in the log, checked apart)."""
     report = verify_store(store)
     assert not report.clean
-    assert len(report.findings) == 1, report.findings
-    finding = report.findings[0]
+    streams = [f for f in report.findings if f.stream != LOG]
+    assert len(streams) == 1, report.findings
+    finding = streams[0]
     return finding.stream, finding.seq, finding.problem
+
+
+def _log_gaps(store: SqlEventStore) -> list[tuple[int | None, str]]:
+    return [(f.position, f.problem) for f in verify_store(store).findings if f.stream == LOG]
 
 
 def test_an_untouched_store_verifies_clean(audit_store: SqlEventStore) -> None:
@@ -79,6 +95,9 @@ def test_a_deleted_middle_event_is_reported_as_missing(audit_store: SqlEventStor
     stream, seq, problem = _only_finding(audit_store)
     assert (stream, seq) == ("S-001", 7)
     assert "missing" in problem
+    assert _log_gaps(audit_store) == [
+        (6, "log positions 6..6 are missing: 1 event(s) were deleted from the Merkle log")
+    ]
 
 
 def test_a_deleted_last_event_is_caught_by_the_stream_head(audit_store: SqlEventStore) -> None:
@@ -96,13 +115,15 @@ def test_deleting_every_event_of_a_stream_is_caught(audit_store: SqlEventStore) 
     stream, seq, problem = _only_finding(audit_store)
     assert (stream, seq) == ("S-002", 1)
     assert "deleted" in problem
+    assert [position for position, _ in _log_gaps(audit_store)] == [9]
 
 
 def test_an_event_inserted_mid_stream_is_reported(audit_store: SqlEventStore) -> None:
     insert_between(audit_store, "S-002", 4)
 
     stream, seq, problem = _only_finding(audit_store)
-    assert (stream, seq) == ("S-002", 5)
+    # The forged seq 4 is not in the log; in log order the old seq 4, now numbered 5, is next.
+    assert (stream, seq) == ("S-002", 4)
     assert "seq gap" in problem
 
 
@@ -116,6 +137,35 @@ def test_a_correctly_chained_event_appended_by_sql_is_caught_by_the_stream_head(
     assert "inserted" in problem
 
 
+def test_a_last_event_replaced_by_a_validly_chained_one_is_caught_by_the_head_hash(
+    audit_store: SqlEventStore,
+) -> None:
+    seq = replace_last(audit_store, "S-002")
+
+    stream, found, problem = _only_finding(audit_store)
+    assert (stream, found) == ("S-002", seq)
+    assert "stream_heads hash" in problem and "the last event was replaced" in problem
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "shown"),
+    [
+        ("actor_id", "mallory", "'mallory'"),
+        ("type", "consent.withdrawn", "'consent.withdrawn'"),
+        ("occurred_at", datetime(2020, 1, 1, tzinfo=UTC), "2020-01-01"),
+        ("recorded_at", datetime(2020, 1, 1, tzinfo=UTC), "2020-01-01"),
+    ],
+)
+def test_an_indexed_column_changed_by_sql_is_reported_at_its_event(
+    audit_store: SqlEventStore, column: str, value: Any, shown: str
+) -> None:
+    set_column(audit_store, "S-001", 5, **{column: value})
+
+    stream, seq, problem = _only_finding(audit_store)
+    assert (stream, seq) == ("S-001", 5)
+    assert f"indexed column {column} is" in problem and shown in problem
+
+
 def test_verify_reports_each_broken_stream_once_and_leaves_clean_ones_out(
     audit_store: SqlEventStore,
 ) -> None:
@@ -125,7 +175,10 @@ def test_verify_reports_each_broken_stream_once_and_leaves_clean_ones_out(
 
     report = verify_store(audit_store)
 
-    assert [(f.stream, f.seq) for f in report.findings] == [("S-001", 2), ("S-002", 9)]
+    assert [(f.stream, f.seq) for f in report.findings if f.stream != LOG] == [
+        ("S-001", 2),
+        ("S-002", 9),
+    ]
 
 
 def test_verify_cli_exits_1_and_names_stream_and_seq_in_json(audit_store: SqlEventStore) -> None:

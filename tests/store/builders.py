@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from domain.actors import Actor, Role
-from domain.canonical import GENESIS_HASH
+from domain.canonical import GENESIS_HASH, JCS_SCHEME
 from domain.events import (
     ApheresisRecorded,
     ConsentSigned,
@@ -31,9 +31,13 @@ INFUSION_DAY = date(2025, 4, 14)
 class Chain:
     """Seals successive batches for one stream, remembering its head like a workflow would."""
 
-    def __init__(self, stream: str, actor: Actor = COORDINATOR) -> None:
+    def __init__(
+        self, stream: str, actor: Actor = COORDINATOR, hash_scheme: str | None = JCS_SCHEME
+    ) -> None:
+        """``hash_scheme=None`` seals like a workflow recorded before RFC 8785 (legacy)."""
         self.stream = stream
         self.actor = actor
+        self.hash_scheme = hash_scheme
         self.seq = 0
         self.hash = GENESIS_HASH
         self.clock = T0
@@ -48,6 +52,7 @@ class Chain:
             actor=actor or self.actor,
             recorded_at=self.clock,
             protocol_version="1.0",
+            hash_scheme=self.hash_scheme,
         )
 
     def next(self, *payloads: EventPayload) -> list[Event]:

@@ -2,36 +2,49 @@
 
 from __future__ import annotations
 
-from domain.canonical import canonical_json
+import pytest
+
+from domain.canonical import JCS_SCHEME, LEGACY_SCHEME, canonical_text
 from domain.events import verify_chain
 from store.base import StreamHead
 from store.sql import SqlEventStore
 from tests.store.builders import Chain, consent, registered, to_infusion
 
 
-def test_round_trip_is_byte_identical_and_the_chain_verifies(store: SqlEventStore) -> None:
-    chain = Chain("S-001")
+@pytest.mark.parametrize("scheme", [LEGACY_SCHEME, JCS_SCHEME])
+def test_round_trip_is_byte_identical_and_the_chain_verifies(
+    store: SqlEventStore, scheme: str | None
+) -> None:
+    chain = Chain("S-001", hash_scheme=scheme)
     batch = chain.next(*to_infusion("S-001"))
 
     result = store.append(batch)
 
     assert result.written == len(batch)
     assert result.duplicates == 0
-    assert store.read_text("S-001") == [canonical_json(e.model_dump(mode="json")) for e in batch]
+    assert store.read_text("S-001") == [e.envelope_text() for e in batch]
     raw = store.read_raw("S-001")
-    assert [canonical_json(r) for r in raw] == store.read_text("S-001")
+    assert [canonical_text(r, scheme) for r in raw] == store.read_text("S-001")
+    assert all(r.get("hash_scheme") == scheme for r in raw)
     assert verify_chain("S-001", raw) is None
     assert store.read_stream("S-001") == batch
 
 
-def test_floats_survive_storage_exactly(store: SqlEventStore) -> None:
+@pytest.mark.parametrize(
+    ("scheme", "total_tu"),
+    # RFC 8785 writes integral numbers without a fraction (ECMAScript Number.toString).
+    [(LEGACY_SCHEME, '"total_tu":123000000.0'), (JCS_SCHEME, '"total_tu":123000000,')],
+)
+def test_floats_survive_storage_exactly(
+    store: SqlEventStore, scheme: str | None, total_tu: str
+) -> None:
     # The infusion carries 1.23e8 and 61.5; JSONB-style normalisation would break the hash.
-    batch = Chain("S-001").next(*to_infusion("S-001"))
+    batch = Chain("S-001", hash_scheme=scheme).next(*to_infusion("S-001"))
     store.append(batch)
 
     stored = store.read_text("S-001")[-1]
 
-    assert '"total_tu":123000000.0' in stored
+    assert total_tu in stored and '"weight_kg":61.5' in stored
     assert verify_chain("S-001", store.read_raw("S-001")) is None
 
 
@@ -93,7 +106,7 @@ def test_read_all_raw_yields_each_stream_whole_across_page_boundaries(
 
     assert [stream for stream, _ in seen] == ["S-001", "S-002", "S-003"]
     for stream, rows in seen:
-        assert [canonical_json(r) for r in rows] == expected[stream]
+        assert [canonical_text(r, r.get("hash_scheme")) for r in rows] == expected[stream]
         assert verify_chain(stream, rows) is None
 
 

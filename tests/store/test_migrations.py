@@ -9,13 +9,16 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, update
+from sqlalchemy import create_engine, insert, inspect
 
+from audit.verify import verify_log
 from domain import subject
+from domain.events import Event
 from store.factory import ENV_VAR, open_store
 from store.migrate import upgrade
 from store.projection import BoardRow
-from store.schema import VERSION_TABLE, metadata, subject_board
+from store.schema import VERSION_TABLE, metadata, stream_heads, subject_board
+from store.schema import events as events_table
 from store.sql import SqlEventStore
 from tests.store.builders import Chain, registered, to_infusion
 
@@ -27,7 +30,7 @@ def test_migrated_schema_matches_the_tables_the_store_queries(store_url: str) ->
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == "0002"
+            assert context.get_current_revision() == "0003"
     finally:
         engine.dispose()
 
@@ -55,14 +58,47 @@ def test_upgrading_twice_keeps_the_data(store: SqlEventStore, store_url: str) ->
     assert store.count_events() == 1
 
 
+def _store_as_before_0003(url: str, *batches: list[Event]) -> None:
+    """Write events the way a store of revision 0001/0002 did: without a log index."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for batch in batches:
+                conn.execute(
+                    insert(events_table),
+                    [{"envelope": e.envelope_text(), **_columns(e)} for e in batch],
+                )
+                conn.execute(
+                    insert(stream_heads).values(
+                        stream=batch[-1].stream, seq=batch[-1].seq, hash=batch[-1].hash
+                    )
+                )
+    finally:
+        engine.dispose()
+
+
+def _columns(event: Event) -> dict[str, object]:
+    return {
+        "stream": event.stream, "seq": event.seq, "type": event.type,
+        "occurred_at": event.occurred_at, "recorded_at": event.recorded_at,
+        "actor_id": event.actor.user_id, "prev_hash": event.prev_hash, "hash": event.hash,
+    }  # fmt: skip
+
+
 def test_upgrading_from_0001_refolds_board_rows_from_the_events(fresh_url: str) -> None:
     upgrade(fresh_url, "0001")
-    with SqlEventStore(fresh_url, migrate=False) as old:
-        old.append(Chain("S-001").next(*to_infusion("S-001")))
-        with old.engine.begin() as conn:
-            # What the 0001 store kept in the state column: its own row JSON, not the domain's.
-            legacy = '{"subject_id": "S-001", "phase": "infused", "open_deviations": 0}'
-            conn.execute(update(subject_board).values(state=legacy, phase="registered"))
+    _store_as_before_0003(fresh_url, Chain("S-001").next(*to_infusion("S-001")))
+    engine = create_engine(fresh_url)
+    with engine.begin() as conn:
+        # What the 0001 store kept in the state column: its own row JSON, not the domain's.
+        legacy = '{"subject_id": "S-001", "phase": "infused", "open_deviations": 0}'
+        conn.execute(
+            insert(subject_board).values(
+                subject_id="S-001", phase="registered", open_deviations=0, last_seq=9,
+                state=legacy,
+            )
+        )  # fmt: skip
+    engine.dispose()
 
     with SqlEventStore(fresh_url) as migrated:
         events = migrated.read_stream("S-001")
@@ -70,6 +106,25 @@ def test_upgrading_from_0001_refolds_board_rows_from_the_events(fresh_url: str) 
         assert migrated.board(phase="infused") == [row]
 
     assert row == BoardRow.from_state(subject.fold(events), events[-1].recorded_at)
+
+
+def test_upgrading_to_0003_numbers_stored_events_into_the_log_in_commit_order(
+    fresh_url: str,
+) -> None:
+    upgrade(fresh_url, "0002")
+    one, two = Chain("S-001"), Chain("S-002")
+    _store_as_before_0003(
+        fresh_url, one.next(*to_infusion("S-001")[:3]), two.next(*to_infusion("S-002")[:2])
+    )
+
+    with SqlEventStore(fresh_url) as migrated:
+        migrated.append(one.next(*to_infusion("S-001")[3:4]))
+        report, snapshot = verify_log(migrated)
+
+    assert report.clean, report.findings
+    assert snapshot.places == [
+        ("S-001", 1), ("S-001", 2), ("S-001", 3), ("S-002", 1), ("S-002", 2), ("S-001", 4)
+    ]  # fmt: skip
 
 
 def test_upgrade_works_from_any_working_directory(

@@ -1,0 +1,113 @@
+"""Reading the Merkle log's rows: every event with its indexed columns, in ``log_index`` order.
+
+Only reads; the audit tools (audit/verify.py, audit/checkpoint.py) do the checking. Timestamps
+come back as stored (text on SQLite, aware datetimes on PostgreSQL), so the comparison with the
+envelope sees exactly what a direct SQL query would see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import String, func, select, type_coerce
+
+from store.base import EventStore, StreamHead
+from store.schema import events, stream_heads
+from store.sql import SqlEventStore
+
+__all__ = ["LogRow", "LogStore", "log_store"]
+
+
+class LogRow(NamedTuple):
+    log_index: int | None
+    stream: str
+    seq: int
+    type: str
+    occurred_at: str | datetime
+    recorded_at: str | datetime
+    actor_id: str
+    prev_hash: str
+    hash: str
+    envelope: str
+
+
+class LogStore:
+    """The log-order view of one SQL event store."""
+
+    def __init__(self, store: SqlEventStore) -> None:
+        self.store = store
+        self._engine = store.engine
+
+    def _columns(self) -> list[Any]:
+        sqlite = self._engine.dialect.name == "sqlite"
+
+        def raw(column: Any) -> Any:
+            # SQLAlchemy's SQLite DateTime parsing costs more than the rest of the row; the
+            # stored text is compared as is.
+            return type_coerce(column, String).label(column.name) if sqlite else column
+
+        return [
+            events.c.log_index, events.c.stream, events.c.seq, events.c.type,
+            raw(events.c.occurred_at), raw(events.c.recorded_at), events.c.actor_id,
+            events.c.prev_hash, events.c.hash, events.c.envelope,
+        ]  # fmt: skip
+
+    def pages(self, batch_size: int = 5000, after: int = -1) -> Iterator[list[LogRow]]:
+        """Rows with a log index above ``after``, a page at a time (keyset pagination)."""
+        columns = self._columns()
+        while True:
+            query = (
+                select(*columns)
+                .where(events.c.log_index > after)
+                .order_by(events.c.log_index)
+                .limit(batch_size)
+            )
+            with self._engine.connect() as conn:
+                page = [LogRow(*row) for row in conn.execute(query)]
+            if page:
+                yield page
+            if len(page) < batch_size:
+                return
+            after = int(page[-1].log_index or 0)
+
+    def stream_rows(self, stream: str) -> list[LogRow]:
+        """One stream's rows in seq order (logged or not)."""
+        query = select(*self._columns()).where(events.c.stream == stream).order_by(events.c.seq)
+        with self._engine.connect() as conn:
+            return [LogRow(*row) for row in conn.execute(query)]
+
+    def unlogged(self) -> list[LogRow]:
+        """Rows without a log index: never written by ``append``."""
+        query = (
+            select(*self._columns())
+            .where(events.c.log_index.is_(None))
+            .order_by(events.c.stream, events.c.seq)
+        )
+        with self._engine.connect() as conn:
+            return [LogRow(*row) for row in conn.execute(query)]
+
+    def heads(self) -> dict[str, StreamHead]:
+        query = select(stream_heads.c.stream, stream_heads.c.seq, stream_heads.c.hash).where(
+            stream_heads.c.seq > 0
+        )
+        with self._engine.connect() as conn:
+            return {stream: StreamHead(seq, digest) for stream, seq, digest in conn.execute(query)}
+
+    def size(self) -> int:
+        with self._engine.connect() as conn:
+            found = conn.execute(select(func.max(events.c.log_index))).scalar_one_or_none()
+        return 0 if found is None else int(found) + 1
+
+    def index_of(self, stream: str, seq: int) -> int | None:
+        query = select(events.c.log_index).where(events.c.stream == stream, events.c.seq == seq)
+        with self._engine.connect() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        return None if found is None else int(found)
+
+
+def log_store(store: EventStore) -> LogStore:
+    if not isinstance(store, SqlEventStore):
+        raise TypeError(f"the Merkle log needs a SQL event store, not {type(store).__name__}")
+    return LogStore(store)
