@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from audit.verify import verify_log
 from domain.actors import Actor, Role
 from domain.canonical import GENESIS_HASH
 from domain.events import (
@@ -25,7 +26,6 @@ from domain.events import (
     parse_event,
     seal,
 )
-from audit.verify import verify_log
 from domain.subject import fold
 from store.schema import events
 from store.sql import SqlEventStore
