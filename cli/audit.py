@@ -33,6 +33,8 @@ from audit.odm import export_odm
 from audit.replay import ReplayResult, replay_subject
 from audit.statediff import FieldDifference, diff_states
 from audit.verify import VerifyReport, verify_store
+from cli.audit_log import register as register_log_commands
+from cli.audit_log import verify_against_checkpoint
 from domain.errors import DomainError
 from domain.state import SubjectState
 from store.base import EventStore
@@ -97,15 +99,19 @@ def _show_report(report: VerifyReport) -> None:
     if report.clean:
         console.print(
             f"[green]OK[/] {report.streams_checked} stream(s), {report.events_checked} event(s): "
-            "every hash, chain link, seq and stream head verifies."
+            "every hash, chain link, seq, indexed column and stream head verifies."
         )
+        if report.tree_size is not None:
+            console.print(f"Merkle log: size {report.tree_size}, root {report.root}")
         return
-    table = Table(title=f"{len(report.findings)} broken stream(s)")
+    table = Table(title=f"{len(report.findings)} finding(s)")
     table.add_column("stream")
     table.add_column("seq", justify="right")
+    table.add_column("log position", justify="right")
     table.add_column("problem")
     for finding in report.findings:
-        table.add_row(finding.stream, str(finding.seq), finding.problem)
+        position = "" if finding.position is None else str(finding.position)
+        table.add_row(finding.stream, str(finding.seq), position, finding.problem)
     console.print(table)
     console.print(
         f"[bold red]BROKEN[/] {len(report.findings)} of {report.streams_checked} stream(s); "
@@ -116,14 +122,33 @@ def _show_report(report: VerifyReport) -> None:
 @app.command()
 def verify(
     subject: Annotated[str | None, typer.Option("--subject", help="Only this subject.")] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Also prove the store extends this signed checkpoint (consistency proof).",
+        ),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="Trusted checkpoint key (default: the configured one)."),
+    ] = None,
+    proof_out: Annotated[
+        Path | None, typer.Option("--proof-out", help="Write the consistency proof here (JSON).")
+    ] = None,
     as_json: AsJson = False,
     store_url: StoreUrl = None,
 ) -> None:
-    """Recompute every hash, chain link and seq, and check each stream's recorded head."""
+    """Recompute every hash, link, seq and indexed column, check heads and the Merkle log."""
+    if checkpoint is not None and subject is not None:
+        raise _fail("--checkpoint covers the whole store; leave out --subject", EXIT_INVALID)
     with _store(store_url) as store:
         if subject is not None and not store.read_raw(subject) and store.head(subject) is None:
             raise _fail(f"no events for subject {subject!r} in the store", EXIT_INVALID)
-        report = verify_store(store, subject)
+        if checkpoint is not None:
+            report = verify_against_checkpoint(store, checkpoint, public_key, proof_out)
+        else:
+            report = verify_store(store, subject)
     if as_json:
         _print_json({**report.model_dump(mode="json"), "clean": report.clean})
     else:
@@ -324,3 +349,6 @@ def export(
             with out.open("w", encoding="utf-8", newline="") as handle:
                 count = _export(fmt, store, handle, subject)
     _err().print(f"exported {count} event(s) as {fmt.value} to {out}")
+
+
+register_log_commands(app)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import structlog
 
+from audit.checkpoint import checkpoint_config, create_demo_key
 from system.config import Settings, load_settings
 from system.keys import ensure_dev_key_file
 from system.logging import configure_logging
@@ -74,12 +75,29 @@ async def _offer_demo(settings: Settings) -> None:
     log.info("demo cohort ready", seeded=len(seeded))
 
 
+def _demo_checkpoint_key(settings: Settings) -> str:
+    """Create the demo checkpoint signing key under .data/ when none is configured, and say so."""
+    config = checkpoint_config(settings.data_dir)
+    if config.key_env is not None:
+        return "  Checkpoint key    from JY231_CHECKPOINT_KEY"
+    if create_demo_key(config.key_file):
+        log.warning(
+            "created a DEMO checkpoint signing key; use a key kept away from the database "
+            "in production (JY231_CHECKPOINT_KEY_FILE)",
+            key=str(config.key_file),
+            public_key=str(config.key_file.with_suffix(".pub")),
+        )
+        return f"  Checkpoint key    {config.key_file} (DEMO key, created now)"
+    return f"  Checkpoint key    {config.key_file}"
+
+
 async def run(settings: Settings, stop: asyncio.Event) -> int:
     embedded = settings.temporal_address is None
     written = ensure_dev_key_file(settings)
     if written is not None:
         # Said loudly: these keys sign submissions and encrypt payloads on this machine only.
         log.warning("wrote development keys; use real ones in production", path=str(written))
+    key_line = _demo_checkpoint_key(settings)
     async with contextlib.AsyncExitStack() as stack:
         if embedded:
             address = await stack.enter_async_context(
@@ -113,7 +131,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> int:
             for child in children:
                 child.start()
             await wait_for_port(settings.web_host, settings.web_port, timeout=60)
-            print(_banner(settings, address, embedded), flush=True)
+            print(_banner(settings, address, embedded) + key_line + "\n", flush=True)
             await _offer_demo(settings)
             while not stop.is_set():
                 # A dead worker or web app is restarted with backoff, not the whole stack.

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from domain.actors import Actor, Role
 from domain.canonical import canonical_text
@@ -24,7 +24,7 @@ from domain.events import (
     parse_event,
     seal,
 )
-from store.schema import events
+from store.schema import events, stream_heads, subject_board
 from store.sql import SqlEventStore
 from tests.store.builders import Chain, to_infusion
 
@@ -56,6 +56,38 @@ def populate(store: SqlEventStore) -> None:
         protocol_version="1.0",
     )
     store.append(correction)
+
+
+def grow(store: SqlEventStore) -> None:
+    """Honest growth after a checkpoint: a new subject and one more event for S-002.
+
+    Recorded now, as the workflow would (verify flags events that come after a checkpoint but
+    claim to have been recorded well before it).
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    chain = Chain("S-003")
+    chain.clock = now
+    for payload in to_infusion("S-003")[:3]:
+        store.append(chain.next(payload))
+    last = store.read_stream("S-002")[-1]
+    store.append(
+        seal(
+            [
+                NewEvent(
+                    payload=DeviationOpened(
+                        deviation_id="S-002-DEV-1", kind="visit_window", detail="late visit"
+                    ),
+                    occurred_at=now,
+                )
+            ],
+            stream="S-002",
+            last_seq=last.seq,
+            last_hash=last.hash,
+            actor=Actor(user_id="coord-1", role=Role.COORDINATOR),
+            recorded_at=now + timedelta(seconds=1),
+            protocol_version="1.0",
+        )
+    )
 
 
 def chain_clock(store: SqlEventStore, stream: str) -> Any:
@@ -200,6 +232,80 @@ def set_column(store: SqlEventStore, stream: str, seq: int, **values: Any) -> No
         )
 
 
+def delete_last_fixing_head(store: SqlEventStore, stream: str) -> int:
+    """Delete the stream's last event and move stream_heads back to the one before."""
+    stored = store.read_stream(stream)
+    last, before = stored[-1], stored[-2]
+    remove(store, stream, last.seq)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(stream_heads)
+            .where(stream_heads.c.stream == stream)
+            .values(seq=before.seq, hash=before.hash)
+        )
+    return last.seq
+
+
+def delete_stream(store: SqlEventStore, stream: str) -> None:
+    """Make a subject disappear: its events, its head and its board row."""
+    with store.engine.begin() as conn:
+        conn.execute(delete(events).where(events.c.stream == stream))
+        conn.execute(delete(stream_heads).where(stream_heads.c.stream == stream))
+        conn.execute(delete(subject_board).where(subject_board.c.subject_id == stream))
+
+
+def rewrite_consistently(
+    store: SqlEventStore, stream: str, seq: int, change: Callable[[dict[str, Any]], None]
+) -> None:
+    """Edit one event, then re-hash and re-link every later event, columns and head included.
+
+    The stream's own chain is then perfect: only a record kept outside the store can tell.
+    """
+    prev: str | None = None
+    last: Event | None = None
+    for event in store.read_stream(stream):
+        if event.seq < seq:
+            continue
+        data = _envelope(store, stream, event.seq)
+        if event.seq == seq:
+            change(data)
+        if prev is not None:
+            data["prev_hash"] = prev
+        data["hash"] = compute_hash(data)
+        prev = data["hash"]
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(events)
+                .where(events.c.stream == stream, events.c.seq == event.seq)
+                .values(
+                    envelope=canonical_text(data, data.get("hash_scheme")),
+                    **_columns(parse_event(data)),
+                )
+            )
+        last = parse_event(data)
+    assert last is not None
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(stream_heads).where(stream_heads.c.stream == stream).values(hash=last.hash)
+        )
+
+
+def append_forged_with_head(store: SqlEventStore, stream: str) -> int:
+    """Append a correctly chained event in the next log slot and move the head onto it."""
+    last = store.read_stream(stream)[-1]
+    forged = _forged(stream, last.seq + 1, last.hash)
+    with store.engine.begin() as conn:
+        top = conn.execute(select(func.max(events.c.log_index))).scalar_one()
+    _insert_row(store, forged, log_index=int(top) + 1)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(stream_heads)
+            .where(stream_heads.c.stream == stream)
+            .values(seq=forged.seq, hash=forged.hash)
+        )
+    return forged.seq
+
+
 def rehash(
     store: SqlEventStore, stream: str, seq: int, change: Callable[[dict[str, Any]], None]
 ) -> None:
@@ -216,12 +322,17 @@ __all__ = [
     "FORGER",
     "SUBJECTS",
     "append_forged",
+    "append_forged_with_head",
+    "delete_last_fixing_head",
+    "delete_stream",
+    "grow",
     "insert_between",
     "populate",
     "rehash",
     "remove",
     "replace_last",
     "rewrite",
+    "rewrite_consistently",
     "set_column",
     "swap",
 ]
