@@ -9,11 +9,14 @@ from pathlib import Path
 
 import structlog
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Interceptor, Worker
 
+from activities.checkpoint import CheckpointActivities
 from activities.events import EventActivities
 from activities.notifications import NotificationActivities
 from activities.seals import SignalSeals
+from audit.checkpoint import CheckpointConfig, checkpoint_config
 from domain.signing import Keyring
 from store.base import EventStore
 from store.factory import open_store
@@ -29,11 +32,19 @@ from system.telemetry import (
     worker_runtime,
 )
 from system.temporal import connect, dev_server
+from workflows.checkpoint import CHECKPOINT_WORKFLOW_ID, CheckpointSchedule, CheckpointWorkflow
 from workflows.study import StudyWorkflow
 from workflows.subject import SubjectWorkflow
 from workflows.trust import install_keyring
 
-__all__ = ["OUTBOX_NAME", "build_worker", "default_outbox", "main", "temporal_address"]
+__all__ = [
+    "OUTBOX_NAME",
+    "build_worker",
+    "default_outbox",
+    "main",
+    "start_checkpoints",
+    "temporal_address",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -56,11 +67,14 @@ def build_worker(
     outbox: Path | None = None,
     interceptors: Sequence[Interceptor] = (),
     keyring: Keyring | None = None,
+    checkpoints: CheckpointConfig | None = None,
 ) -> Worker:
     """``outbox``: the safety-notification JSONL file; by default beside a SQLite event store,
     else under the data directory. ``interceptors``: worker-side ones (activity timings);
     the client's own (tracing) apply to the worker by themselves. ``keyring``: the keys the
-    gateway's seals are checked with; by default this process's (environment or key file)."""
+    gateway's seals are checked with; by default this process's (environment or key file).
+    ``checkpoints``: where the audit checkpoints are signed and written (default: from the
+    environment, under the data directory)."""
     keyring = keyring or load_keyring("submission")
     # Before the worker polls: no update is validated without the keys in place.
     install_keyring(keyring)
@@ -68,17 +82,30 @@ def build_worker(
     outbox = outbox or default_outbox(store)
     events = EventActivities(store, outbox)
     notifications = NotificationActivities(outbox)
+    signer = CheckpointActivities(store, checkpoints or checkpoint_config(load_settings().data_dir))
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[SubjectWorkflow, StudyWorkflow],
+        workflows=[SubjectWorkflow, StudyWorkflow, CheckpointWorkflow],
         activities=[
             events.append_events,
             notifications.notify,
             seals.seal_signal,
             seals.check_signal_seal,
+            signer.write_checkpoint,
         ],
         interceptors=interceptors,
+    )
+
+
+async def start_checkpoints(client: Client, task_queue: str) -> None:
+    """Join (or start) the one hourly CheckpointWorkflow; every start-up may call this."""
+    await client.start_workflow(
+        CheckpointWorkflow.run,
+        CheckpointSchedule(),
+        id=CHECKPOINT_WORKFLOW_ID,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
 
 
@@ -117,6 +144,7 @@ async def main() -> None:
         worker = build_worker(
             client, store, settings.task_queue, outbox, [ActivityMetricsInterceptor()]
         )
+        await start_checkpoints(client, settings.task_queue)
         await worker.run()
 
 

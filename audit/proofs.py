@@ -157,7 +157,7 @@ def _differs(entry: JournalEntry, snapshot: LogSnapshot, when: str) -> Finding |
 def _backdated(store: EventStore, checkpoint: Checkpoint, grace: timedelta) -> list[Finding]:
     """Events beyond the checkpoint although recorded well before it was taken."""
     cutoff = datetime.fromisoformat(checkpoint.time) - grace
-    engine = log_store(store).store.engine
+    engine = log_store(store).engine
     recorded: Any = events.c.recorded_at
     if engine.dialect.name == "sqlite":
         recorded = type_coerce(events.c.recorded_at, String)

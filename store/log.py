@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy import Engine, String, func, select, type_coerce
 
 from store.base import EventStore, StreamHead
 from store.schema import events, stream_heads
-from store.sql import SqlEventStore
 
 __all__ = ["LogRow", "LogStore", "log_store"]
 
@@ -36,9 +35,9 @@ class LogRow(NamedTuple):
 class LogStore:
     """The log-order view of one SQL event store."""
 
-    def __init__(self, store: SqlEventStore) -> None:
-        self.store = store
-        self._engine = store.engine
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._engine = engine
 
     def _columns(self) -> list[Any]:
         sqlite = self._engine.dialect.name == "sqlite"
@@ -108,6 +107,8 @@ class LogStore:
 
 
 def log_store(store: EventStore) -> LogStore:
-    if not isinstance(store, SqlEventStore):
+    """The log view of a SQL store (or of a wrapper around one, such as store.traced)."""
+    engine = getattr(store, "engine", None)
+    if not isinstance(engine, Engine):
         raise TypeError(f"the Merkle log needs a SQL event store, not {type(store).__name__}")
-    return LogStore(store)
+    return LogStore(engine)
