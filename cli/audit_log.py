@@ -1,11 +1,12 @@
-"""`trial audit checkpoint|prove` and `verify --checkpoint`: the signed Merkle log on the CLI.
+"""`trial audit checkpoint|prove|crosscheck` and `verify --checkpoint` on the CLI.
 
 Exit codes as for the rest of `trial audit`: 0 clean, 1 broken, 2 bad input (a missing key, an
-unreadable checkpoint file, an unknown event).
+unreadable checkpoint file, an unknown event), 3 Temporal not reachable (crosscheck).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 from rich.console import Console
+from temporalio.service import RPCError
 
 from audit.checkpoint import (
     Checkpoint,
@@ -30,6 +32,8 @@ from audit.checkpoint import (
     load_public_key,
     load_signing_key,
 )
+from audit.crosscheck import CrosscheckReport, crosscheck
+from audit.live import TemporalUnavailable, connect_temporal
 from audit.proofs import CheckpointRefused, check_checkpoint, inclusion_document, take_checkpoint
 from audit.verify import VerifyReport
 from store.base import EventStore
@@ -38,7 +42,7 @@ from system.config import load_settings
 
 __all__ = ["config", "register", "verify_against_checkpoint"]
 
-EXIT_CLEAN, EXIT_BROKEN, EXIT_INVALID = 0, 1, 2
+EXIT_CLEAN, EXIT_BROKEN, EXIT_INVALID, EXIT_TEMPORAL_DOWN = 0, 1, 2, 3
 
 
 def _err(message: str) -> None:
@@ -155,8 +159,51 @@ def _store(url: str | None) -> Iterator[EventStore]:
         store.close()
 
 
+async def _crosscheck(store: EventStore, subject: str | None) -> CrosscheckReport:
+    client = await connect_temporal(load_settings())
+    try:
+        return await crosscheck(client, store, [subject] if subject is not None else None)
+    except RPCError as exc:
+        raise TemporalUnavailable(f"Temporal refused the history request: {exc.message}") from exc
+
+
+def crosscheck_command(store: EventStore, subject: str | None, as_json: bool) -> None:
+    try:
+        report = asyncio.run(_crosscheck(store, subject))
+    except TemporalUnavailable as exc:
+        _err(str(exc))
+        raise typer.Exit(EXIT_TEMPORAL_DOWN) from None
+    if as_json:
+        _write_json({**report.model_dump(mode="json"), "clean": report.clean}, None)
+    else:
+        console = Console(highlight=False, soft_wrap=True)
+        for stream, reason in sorted(report.skipped.items()):
+            console.print(f"[yellow]SKIPPED[/] {stream}: {reason}")
+        for found in report.discrepancies:
+            console.print(f"[bold red]DIFFERS[/] {found.stream} seq {found.seq}: {found.problem}")
+        verdict = "[green]MATCH[/]" if report.clean else "[bold red]DIFFERENT[/]"
+        console.print(
+            f"{verdict} {report.events_compared} event(s) compared with "
+            f"{report.histories_read} workflow history(ies); {len(report.discrepancies)} "
+            f"difference(s), {len(report.skipped)} stream(s) skipped"
+        )
+    raise typer.Exit(EXIT_CLEAN if report.clean else EXIT_BROKEN)
+
+
 def register(app: typer.Typer) -> None:
-    """Add `checkpoint` and `prove` to the `trial audit` group."""
+    """Add `checkpoint`, `prove` and `crosscheck` to the `trial audit` group."""
+
+    @app.command(name="crosscheck")
+    def crosscheck_cli(
+        subject: Annotated[
+            str | None, typer.Option("--subject", help="Only this subject's workflow.")
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+        store_url: StoreUrl = None,
+    ) -> None:
+        """Compare the store with the events the workflows appended, as Temporal recorded them."""
+        with _store(store_url) as store:
+            crosscheck_command(store, subject, as_json)
 
     @app.command()
     def checkpoint(
