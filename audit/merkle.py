@@ -61,11 +61,25 @@ def _mth(leaves: Sequence[bytes], lo: int, hi: int) -> bytes:
 
 
 def root(leaves: Sequence[bytes], size: int | None = None) -> bytes:
-    """MTH of the first ``size`` leaf hashes (all of them by default)."""
+    """MTH of the first ``size`` leaf hashes (all of them by default).
+
+    Computed level by level, an odd last node carried up unchanged: the same tree as RFC 9162's
+    recursive split at the largest power of two, without the recursion.
+    """
     n = len(leaves) if size is None else size
     if not 0 <= n <= len(leaves):
         raise MerkleError(f"tree size {n} outside 0..{len(leaves)}")
-    return _mth(leaves, 0, n)
+    if n == 0:
+        return EMPTY_ROOT
+    level = list(leaves[:n])
+    while len(level) > 1:
+        paired = [
+            _sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 class RootBuilder:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
+from audit.merkle import root
 from audit.scan import StreamScan
 from store.base import EventStore, StreamHead
 from store.log import LogStore, log_store
@@ -99,7 +100,7 @@ def _finish(scan: StreamScan, heads: dict[str, StreamHead], streams: set[str]) -
         if stream in scan.problems:
             continue
         tail = scan.tails.get(stream)
-        problem = _head_problem(heads.get(stream), (tail.seq, tail.hash) if tail else None)
+        problem = _head_problem(heads.get(stream), tail)
         if problem is not None:
             scan.report(stream, *problem)
     findings = [
@@ -119,12 +120,12 @@ def _finish(scan: StreamScan, heads: dict[str, StreamHead], streams: set[str]) -
     return findings
 
 
-def verify_log(store: EventStore, batch_size: int = 5000) -> tuple[VerifyReport, LogSnapshot]:
+def verify_log(store: EventStore, batch_size: int = 20_000) -> tuple[VerifyReport, LogSnapshot]:
     """Check every stream and the log itself; also return the log's leaves for proofs."""
     log = log_store(store)
     scan = StreamScan()
     expected: int | None = 0
-    for page in log.pages(batch_size):
+    for page in log.raw_pages(batch_size):
         expected = scan.scan(page, expected)
     streams = set(scan.tails) | set(scan.problems)
     unlogged = log.unlogged()
@@ -144,7 +145,7 @@ def verify_log(store: EventStore, batch_size: int = 5000) -> tuple[VerifyReport,
         events_checked=scan.events + len(unlogged),
         findings=tuple(findings),
         tree_size=snapshot.size,
-        root=scan.builder.root().hex(),
+        root=root(snapshot.leaves).hex(),
     )
     return report, snapshot
 

@@ -117,6 +117,12 @@ def canonical_text(data: Any, scheme: str | None) -> str:
         return canonical_json(data)
     if scheme == JCS_SCHEME:
         try:
+            # Most envelopes print identically through the C json encoder once integral floats
+            # are ints; the pure-Python rfc8785 serialiser is several times slower.
+            return canonical_json(_as_json_printable(data))
+        except _NeedsRfc8785:
+            pass
+        try:
             return rfc8785.dumps(data).decode("utf-8")
         except rfc8785.IntegerDomainError:
             # RFC 8785 numbers are IEEE doubles: 1e16 is written "10000000000000000" and parses
@@ -127,6 +133,45 @@ def canonical_text(data: Any, scheme: str | None) -> str:
 
 
 _SAFE_INT = 2**53 - 1
+
+
+class _NeedsRfc8785(Exception):
+    pass
+
+
+def _as_json_printable(value: Any) -> Any:
+    """A copy of ``value`` that ``canonical_json`` prints exactly as RFC 8785 would.
+
+    Integral floats below 2**53 become ints (RFC 8785 writes them without a fraction); any
+    value on which the two could still differ (an exponent, a big integer, a key that sorts
+    differently in UTF-16, a non-JSON type) raises ``_NeedsRfc8785``.
+    """
+    cls = value.__class__
+    if cls is str or cls is bool or value is None:
+        return value
+    if cls is int:
+        if -_SAFE_INT <= value <= _SAFE_INT:
+            return value
+        raise _NeedsRfc8785
+    if cls is float:
+        if value.is_integer() and -_SAFE_INT <= value <= _SAFE_INT:
+            return int(value)
+        text = repr(value)
+        if "e" in text or "n" in text:  # exponent, inf, nan
+            raise _NeedsRfc8785
+        return value
+    if cls is dict:
+        out = {}
+        for key, item in value.items():
+            if key.__class__ is not str or (
+                not key.isascii() and _UTF16_ORDER_DIFFERS.search(key) is not None
+            ):
+                raise _NeedsRfc8785
+            out[key] = _as_json_printable(item)
+        return out
+    if cls is list or cls is tuple:
+        return [_as_json_printable(item) for item in value]
+    raise _NeedsRfc8785
 
 
 def _as_doubles(data: Any) -> Any:

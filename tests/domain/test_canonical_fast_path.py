@@ -14,7 +14,14 @@ import rfc8785
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from domain.canonical import NumberWatch, canonical_json, fast_jcs_equivalent
+from audit.scan import _fast_canonical
+from domain.canonical import (
+    JCS_SCHEME,
+    NumberWatch,
+    canonical_json,
+    canonical_text,
+    fast_jcs_equivalent,
+)
 
 _keys = st.text(
     alphabet=st.sampled_from(["a", "b", "é", "中", "\ue000", "\uffff", "😀", "𝄞", '"', "\\"]),
@@ -52,9 +59,60 @@ def test_the_fast_path_is_taken_only_where_it_equals_rfc8785(data: Any) -> None:
     _fast_path_agrees(canonical_json(data))
 
 
+@settings(max_examples=300, deadline=None)
+@given(_json)
+@example({"a": [123000000.0, -0.0, 0.5, 1e-05, 2.0**60, 1e21]})
+@example({"\ue000": 1.5, "😀": [True, None]})
+def test_rfc8785_text_is_the_rfc8785_package_s_whichever_path_prints_it(data: Any) -> None:
+    assert canonical_text(data, JCS_SCHEME) == rfc8785.dumps(data).decode("utf-8")
+
+
 def test_plain_ascii_events_take_the_fast_path() -> None:
     text = '{"a":[1,2.5,"x"],"prev_hash":"' + "0" * 64 + '","seq":12}'
     watch = NumberWatch()
     watch.decoder().decode(text)
 
     assert fast_jcs_equivalent(text, watch.ok)
+
+
+_any_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(alphabet=st.characters(blacklist_categories=["Cs"])), inner)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_any_json)
+@example({"é": [1.5, -0.0, 212.0, 1e-05, 1e16, 2**60, '\x01\x7f\u2028"\\'], "\ue000": 1})
+@example([0.00001, 1e-7, 9.736271803787077e-05, 123456789012345678901234567890])
+def test_the_verify_loop_s_orjson_path_is_taken_only_where_it_prints_the_reference_bytes(
+    data: Any,
+) -> None:
+    legacy = canonical_json({"hash": "h", "x": data})
+    fast = _fast_canonical(legacy)
+    if fast is not None:
+        assert fast[2] == canonical_json({"x": json.loads(legacy)["x"]}).encode("utf-8")
+    doubles = _as_doubles(data)
+    jcs = rfc8785.dumps({"hash": "h", "hash_scheme": JCS_SCHEME, "x": doubles}).decode("utf-8")
+    fast = _fast_canonical(jcs)
+    if fast is not None:
+        body = {"hash_scheme": JCS_SCHEME, "x": json.loads(jcs)["x"]}
+        assert fast[2] == canonical_text(body, JCS_SCHEME).encode("utf-8")
+
+
+def _as_doubles(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _as_doubles(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_as_doubles(v) for v in data]
+    if isinstance(data, int) and not isinstance(data, bool) and abs(data) > 2**53 - 1:
+        return float(data)
+    return data
