@@ -30,7 +30,7 @@ from store.factory import open_store
 from system.gateway import SubjectGateway
 from system.signing import SubmissionSigner
 from worker import build_worker
-from workflows.subject import SubjectWorkflow, workflow_id_for
+from workflows.subject import workflow_id_for
 
 __all__ = ["ProgressCallback", "SimulationConfig", "run_simulation", "test_server_path"]
 
@@ -119,7 +119,9 @@ class _Driver:
 
 
 async def _final_state(env: WorkflowEnvironment, subject_id: str) -> SubjectState | None:
-    handle = env.client.get_workflow_handle_for(SubjectWorkflow.run, workflow_id_for(subject_id))
+    # By result type rather than get_workflow_handle_for(SubjectWorkflow.run): mypy loses that
+    # method's type once the worker module also imports the checkpoint workflow.
+    handle = env.client.get_workflow_handle(workflow_id_for(subject_id), result_type=SubjectState)
     try:
         return await asyncio.wait_for(handle.result(), _RESULT_TIMEOUT.total_seconds())
     except Exception:
