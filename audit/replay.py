@@ -32,6 +32,8 @@ class TimelineEntry(BaseModel):
     field: str | None = None
     old_value: Any = None
     new_value: Any = None
+    # The protocol version the decision was made (and is judged) under.
+    protocol_version: str = ""
 
 
 class ReplayResult(BaseModel):
@@ -69,6 +71,7 @@ def _entry(event: Event) -> TimelineEntry:
         role=event.actor.role.value,
         what=_what(event),
         reason=event.reason,
+        protocol_version=event.protocol_version,
     )
     payload = event.payload
     if isinstance(payload, CorrectionRecorded):

@@ -194,7 +194,7 @@ def _state_table(state: SubjectState) -> Table:
 
 def _timeline_table(result: ReplayResult) -> Table:
     table = Table(title="timeline")
-    for column in ("seq", "recorded (UTC)", "occurred", "who", "what", "why"):
+    for column in ("seq", "recorded (UTC)", "occurred", "who", "protocol", "what", "why"):
         table.add_column(column)
     for entry in result.timeline:
         table.add_row(
@@ -202,6 +202,7 @@ def _timeline_table(result: ReplayResult) -> Table:
             entry.recorded_at.isoformat(timespec="seconds"),
             entry.occurred_at.isoformat(timespec="seconds"),
             f"{entry.user_id} ({entry.role})",
+            entry.protocol_version,
             f"{entry.type}: {entry.what}",
             entry.reason or "",
         )

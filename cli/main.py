@@ -12,6 +12,7 @@ from cli.demo import app as demo_app
 from cli.eligibility import app as eligibility_app
 from cli.measure import app as measure_app
 from cli.operations import register_commands
+from cli.protocol import app as protocol_app
 from cli.report import app as report_app
 from cli.simulate import simulate
 from cli.study import app as study_app
@@ -37,6 +38,7 @@ app.command("command")(command_status)
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="user")
 app.add_typer(measure_app, name="measure")
+app.add_typer(protocol_app, name="protocol")
 register_commands(app)
 
 

@@ -101,6 +101,10 @@ def render_summary(report: SimulationReport, console: Console) -> None:
         f"wall time {report.wall_seconds:.1f} s, driving {report.drive_seconds:.1f} s, "
         f"{report.events_per_second:.1f} events/s"
     )
+    console.print(
+        f"{report.years} year(s) of follow-up under protocol {report.protocol_version}: "
+        f"{report.seconds_per_subject:.2f} s per subject"
+    )
     for heading, lines in (
         ("Rejected commands", report.rejections),
         ("Chain breaks", report.chain_breaks),
@@ -150,6 +154,15 @@ def simulate(
     concurrency: Annotated[
         int, typer.Option(min=1, help="Subjects whose commands are in flight at once")
     ] = 20,
+    years: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=15,
+            help="Years of follow-up: 1 is the main study; more carries completers into "
+            "long-term follow-up under protocol 2.0 (15: to its end)",
+        ),
+    ] = 1,
 ) -> None:
     """Drive N synthetic subjects through the whole protocol on the time-skipping server."""
     config = SimulationConfig(
@@ -157,6 +170,7 @@ def simulate(
         seed=seed,
         store_url=store_url or load_settings().event_store_url,
         concurrency=concurrency,
+        years=years,
     )
     report = asyncio.run(_run(config, show_progress=not as_json))
     if as_json:

@@ -49,10 +49,19 @@ ALLOWED_ROLES: dict[str, frozenset[Role]] = {
     "close_dlt_window": _SYSTEM,
     # Only the study workflow grants dose-level slots.
     "grant_study_slot": _SYSTEM,
+    "record_ltfu_consent": _STAFF,
+    "complete_ltfu_visit": _STAFF,
+    "record_contact_attempt": _STAFF,
+    "record_delayed_adverse_event": _STAFF,
+    "record_reconsent": _STAFF,
+    "mark_reconsent_overdue": _SYSTEM,
 }
 
 _ACTIVE = frozenset(p for p in Phase if p.is_active)
 _POST_INFUSION = frozenset({Phase.INFUSED, Phase.FOLLOW_UP})
+_LTFU = frozenset({Phase.LTFU})
+# LTFU timepoints are visits too: their windows open, close and move like the main ones.
+_VISITS = _POST_INFUSION | _LTFU
 _AE_PHASES = _ACTIVE - {Phase.REGISTERED}
 _EVER = frozenset(p for p in Phase if p is not Phase.NEW)
 
@@ -74,10 +83,10 @@ ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
     "confirm_infusion_weight": frozenset({Phase.LYMPHODEPLETION}),
     "record_lymphodepletion_dose": frozenset({Phase.LYMPHODEPLETION}),
     "record_infusion": frozenset({Phase.LYMPHODEPLETION}),
-    "reschedule_visit": _POST_INFUSION,
+    "reschedule_visit": _VISITS,
     "complete_visit": _POST_INFUSION,
-    "miss_visit": _POST_INFUSION,
-    "open_visit_window": _POST_INFUSION,
+    "miss_visit": _VISITS,
+    "open_visit_window": _VISITS,
     "expire_screening": frozenset({Phase.CONSENTED, Phase.SCREENING, Phase.ELIGIBLE}),
     "record_correction": frozenset(p for p in Phase if p is not Phase.NEW),
     "end_participation": _ACTIVE,
@@ -95,4 +104,12 @@ ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
     # Closed at its end, or at once when participation ends inside the window.
     "close_dlt_window": _POST_INFUSION | frozenset(p for p in Phase if p.is_terminal),
     "grant_study_slot": frozenset({Phase.ENROLLED, Phase.APHERESIS, Phase.AWAITING_PRODUCT}),
+    # After Month 12, or earlier to end the main study early (early_termination).
+    "record_ltfu_consent": _POST_INFUSION,
+    "complete_ltfu_visit": _LTFU,
+    "record_contact_attempt": _LTFU,
+    "record_delayed_adverse_event": _LTFU,
+    # Whoever is still in the study when an amendment brings a new consent form.
+    "record_reconsent": _ACTIVE,
+    "mark_reconsent_overdue": _ACTIVE,
 }

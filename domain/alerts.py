@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import events as ev
+from domain.amendment_events import ProtocolAmended, ReconsentOverdue
+from domain.ltfu_events import DelayedAdverseEventRecorded, LtfuContactAttempted
 
 __all__ = ["Notification", "alert_for"]
 
@@ -80,6 +82,35 @@ def alert_for(subject_id: str, event: ev.Event, *, visits: bool) -> Notification
                 f"{subject_id}: visit {p.code} was not done by {p.window_end}; a protocol "
                 "deviation is open",
                 ("pi", "coordinator"),
+            )
+        case DelayedAdverseEventRecorded():
+            found = (
+                "urgent" if p.serious else "warning",
+                f"{subject_id}: delayed adverse event in long-term follow-up, "
+                f"{p.category.replace('_', ' ')}: {p.term} (onset {p.onset_on})",
+                ("pi", "coordinator", "sponsor_safety"),
+            )
+        case ProtocolAmended() if p.reconsent_version is not None:
+            found = (
+                "warning",
+                f"{subject_id}: protocol amended to version {p.to_version}; re-consent to "
+                f"consent form {p.reconsent_version} due by {p.reconsent_due_on}, no protocol "
+                "procedures until then",
+                ("pi", "coordinator"),
+            )
+        case ReconsentOverdue():
+            found = (
+                "urgent",
+                f"{subject_id}: re-consent to consent form {p.consent_version} overdue since "
+                f"{p.due_on}; a protocol deviation is open",
+                ("pi", "coordinator"),
+            )
+        case LtfuContactAttempted() if p.failed_in_a_row:
+            found = (
+                "warning",
+                f"{subject_id}: contact attempt {p.failed_in_a_row} ({p.method}) did not reach "
+                "the subject",
+                ("coordinator",),
             )
     if found is None:
         return None

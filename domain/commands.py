@@ -8,8 +8,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from domain.actors import Actor
+from domain.amendment_commands import MarkReconsentOverdue, RecordReconsent
 from domain.grading import CrsComponents, IcansComponents
 from domain.inputs import InputModel
+from domain.ltfu_commands import (
+    CompleteLtfuVisit,
+    RecordContactAttempt,
+    RecordDelayedAdverseEvent,
+    RecordLtfuConsent,
+)
 from domain.measurements import Measurement
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.screening import ScreeningRecord
@@ -21,6 +28,7 @@ __all__ = [
     "ApproveLymphodepletion",
     "CloseDltWindow",
     "Command",
+    "CompleteLtfuVisit",
     "CompleteVisit",
     "ConfirmInfusionWeight",
     "EndParticipation",
@@ -28,6 +36,7 @@ __all__ = [
     "ExpireScreening",
     "GrantStudySlot",
     "MarkMonitoringMissed",
+    "MarkReconsentOverdue",
     "MarkSaeOverdue",
     "MarkSusarOverdue",
     "MissVisit",
@@ -36,13 +45,17 @@ __all__ = [
     "PlanLymphodepletion",
     "RecordAdverseEvent",
     "RecordApheresis",
+    "RecordContactAttempt",
     "RecordCorrection",
     "RecordDailyMonitoring",
+    "RecordDelayedAdverseEvent",
     "RecordInfusion",
+    "RecordLtfuConsent",
     "RecordLymphodepletionDose",
     "RecordManufacturingFailure",
     "RecordMeasurement",
     "RecordProductRelease",
+    "RecordReconsent",
     "RecordScreening",
     "RegisterSubject",
     "ReportSae",
@@ -418,7 +431,13 @@ Command = Annotated[
     | RecordDailyMonitoring
     | MarkMonitoringMissed
     | CloseDltWindow
-    | GrantStudySlot,
+    | GrantStudySlot
+    | RecordLtfuConsent
+    | CompleteLtfuVisit
+    | RecordContactAttempt
+    | RecordDelayedAdverseEvent
+    | RecordReconsent
+    | MarkReconsentOverdue,
     Field(discriminator="type"),
 ]
 

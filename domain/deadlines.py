@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
 from domain import commands as c
+from domain.amendments import reconsent_deadline
+from domain.ltfu import ltfu_completion, main_study_end
 from domain.protocol import Protocol
+from domain.site_calendar import local_midnight
 from domain.state import SubjectState
 from domain.susar import susar_clocks
 from domain.values import Phase, VisitStatus
@@ -24,19 +27,25 @@ class Deadline(BaseModel):
     command: c.Command
 
 
-def _midnight(day: date) -> datetime:
-    # Dates are site calendar days; the deadline falls at the start of the day (UTC).
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def _midnight(day: date, zone: str = "UTC") -> datetime:
+    # Dates are site calendar days; the deadline falls at the start of the day at the site.
+    return local_midnight(day, zone)
 
 
 def next_deadline(
-    state: SubjectState, protocol: Protocol, *, safety: bool = True, expedited: bool = True
+    state: SubjectState,
+    protocol: Protocol,
+    *,
+    safety: bool = True,
+    expedited: bool = True,
+    ltfu: bool = False,
 ) -> Deadline | None:
     """The earliest timer-driven command for this state, or None when nothing is pending.
 
     Pure so the workflow can recompute it after every event instead of keeping timer
     bookkeeping of its own: a withdrawal simply leaves no deadline, cancelling the wait.
     """
+    tz = protocol.calendar.timezone
     # ``safety=False`` keeps the timers of workflow histories recorded before the safety clocks.
     candidates = safety_deadlines(state, protocol) if safety else []
     # ``expedited=False``: histories recorded before the SUSAR clocks (issue 12).
@@ -58,25 +67,33 @@ def next_deadline(
         return min(candidates, key=lambda d: d.due_at, default=None)
     if state.phase in _SCREENING_PHASES and state.consented_on is not None:
         due = _midnight(
-            state.consented_on + timedelta(days=protocol.protocol.screening_window_days)
+            state.consented_on + timedelta(days=protocol.protocol.screening_window_days), tz
         )
         candidates.append(Deadline(due_at=due, command=c.ExpireScreening(occurred_at=due)))
+    reconsent = reconsent_deadline(state, protocol)
+    if reconsent is not None:
+        candidates.append(Deadline(due_at=reconsent[0], command=reconsent[1]))
     reminder = timedelta(days=protocol.reminders.days_before_window)
     for visit in state.visits:
         if visit.status is not VisitStatus.PLANNED:
             continue
         if visit.code not in state.windows_opened:
-            due = _midnight(visit.window_start - reminder)
+            due = _midnight(visit.window_start - reminder, tz)
             candidates.append(
                 Deadline(due_at=due, command=c.OpenVisitWindow(occurred_at=due, code=visit.code))
             )
-        due = _midnight(visit.window_end + timedelta(days=1))
+        due = _midnight(visit.window_end + timedelta(days=1), tz)
         candidates.append(
             Deadline(due_at=due, command=c.MissVisit(occurred_at=due, code=visit.code))
         )
-    if state.phase is Phase.FOLLOW_UP and state.all_visits_resolved:
+    if ltfu and protocol.ltfu is not None:
+        # The main study's end waits for the LTFU decision; LTFU ends at its last timepoint.
+        for end in (main_study_end(state, protocol), ltfu_completion(state, protocol)):
+            if end is not None:
+                candidates.append(Deadline(due_at=end[0], command=end[1]))
+    elif state.phase is Phase.FOLLOW_UP and state.all_visits_resolved:
         last = max(v.completed_on or v.window_end for v in state.visits)
-        due = _midnight(last)
+        due = _midnight(last, tz)
         candidates.append(
             Deadline(
                 due_at=due,
@@ -94,6 +111,7 @@ def next_deadline(
 def safety_deadlines(state: SubjectState, protocol: Protocol) -> list[Deadline]:
     """SAE report clocks, daily monitoring days and the end of the DLT window."""
     rules = protocol.safety
+    tz = protocol.calendar.timezone
     out: list[Deadline] = []
     for ae in state.unreported_saes:
         if ae.sae_overdue or ae.serious_since is None:
@@ -107,7 +125,7 @@ def safety_deadlines(state: SubjectState, protocol: Protocol) -> list[Deadline]:
         day = next((d for d in range(1, rules.daily_monitoring_days + 1) if d not in done), None)
         if day is not None:
             # A monitoring day is missed once its calendar day has ended.
-            due = _midnight(state.infusion_date + timedelta(days=day + 1))
+            due = _midnight(state.infusion_date + timedelta(days=day + 1), tz)
             out.append(
                 Deadline(due_at=due, command=c.MarkMonitoringMissed(occurred_at=due, day=day))
             )
@@ -116,8 +134,8 @@ def safety_deadlines(state: SubjectState, protocol: Protocol) -> list[Deadline]:
             # Death, withdrawal or loss inside the window: close it at once, so the study
             # learns of the DLT or replaces a subject who is not evaluable.
             assert state.ended_on is not None
-            due = _midnight(state.ended_on)
+            due = _midnight(state.ended_on, tz)
         else:
-            due = _midnight(state.infusion_date + timedelta(days=rules.dlt_window_days + 1))
+            due = _midnight(state.infusion_date + timedelta(days=rules.dlt_window_days + 1), tz)
         out.append(Deadline(due_at=due, command=c.CloseDltWindow(occurred_at=due)))
     return out

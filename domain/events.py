@@ -9,6 +9,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.actors import Actor
+from domain.amendment_events import (
+    ProtocolAmended,
+    ProtocolAmendmentRegistered,
+    ReconsentOverdue,
+    ReconsentRecorded,
+)
 from domain.canonical import (
     GENESIS_HASH,
     JCS_SCHEME,
@@ -17,6 +23,12 @@ from domain.canonical import (
     hash_envelope,
 )
 from domain.grading import CrsComponents, IcansComponents
+from domain.ltfu_events import (
+    DelayedAdverseEventRecorded,
+    LtfuConsentRecorded,
+    LtfuContactAttempted,
+    LtfuVisitCompleted,
+)
 from domain.measurements import Measurement
 from domain.renal import RenalAssessment
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
@@ -490,7 +502,15 @@ EventPayload = Annotated[
     | EscalationEligible
     | DoseLevelStopped
     | SafetyReviewSigned
-    | DoseEscalated,
+    | DoseEscalated
+    | LtfuConsentRecorded
+    | LtfuVisitCompleted
+    | LtfuContactAttempted
+    | DelayedAdverseEventRecorded
+    | ProtocolAmendmentRegistered
+    | ProtocolAmended
+    | ReconsentRecorded
+    | ReconsentOverdue,
     Field(discriminator="type"),
 ]
 

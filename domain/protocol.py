@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain import site_calendar
 from domain.dlt_rules import DltException, ProlongedCytopenia
 from domain.expedited import ExpeditedRules
 from domain.prelymphodepletion import PreLymphodepletionRules
@@ -18,9 +19,12 @@ from domain.renal import RenalDosing
 __all__ = [
     "DEFAULT_PROTOCOL_VERSION",
     "PROTOCOLS_DIR",
+    "AmendmentInfo",
     "DltRules",
     "DoseLevel",
     "EligibilityRules",
+    "LtfuRules",
+    "LtfuTimepoint",
     "LymphodepletionDrug",
     "LymphodepletionRegimen",
     "Plausibility",
@@ -30,6 +34,7 @@ __all__ = [
     "VisitDefinition",
     "load_protocol",
     "load_protocol_file",
+    "parse_protocol",
 ]
 
 PROTOCOLS_DIR = Path(__file__).resolve().parent.parent / "protocols"
@@ -139,6 +144,57 @@ class VisitDefinition(_Frozen):
     window_after_days: int = Field(ge=0)
 
 
+LtfuKind = Literal["visit", "contact"]
+ContactMode = Literal["visit", "phone", "questionnaire"]
+
+
+class LtfuTimepoint(VisitDefinition):
+    """One annual long-term follow-up timepoint, days counted from the infusion like visits."""
+
+    # "visit": an examination in person; "contact": a visit, a phone call or a questionnaire.
+    kind: LtfuKind = "visit"
+    # Samples due at this timepoint (e.g. VCN: vector copy number, RCL: replication-competent
+    # lentivirus).
+    samples: tuple[str, ...] = ()
+    # A main-study visit that, when done, already is this timepoint (Year 1 is Month 12).
+    covered_by: str | None = None
+
+    @property
+    def modes(self) -> tuple[ContactMode, ...]:
+        return ("visit",) if self.kind == "visit" else ("visit", "phone", "questionnaire")
+
+
+class LtfuRules(_Frozen):
+    """Long-term follow-up after the main study: its consent, timepoints and loss rule."""
+
+    site_default: bool = False
+    source: str
+    consent_version: str = Field(min_length=1)
+    # Days after the last main-study visit by which the LTFU consent decision is recorded;
+    # without one the main study ends as completed and no LTFU follows.
+    decision_days: int = Field(gt=0)
+    # Consecutive documented contact attempts without reaching the subject before the
+    # subject is lost to follow-up.
+    contact_attempts_before_lost: int = Field(gt=0)
+    delayed_ae_categories: tuple[str, ...]
+    timepoints: tuple[LtfuTimepoint, ...]
+
+    def timepoint(self, code: str) -> LtfuTimepoint | None:
+        return next((t for t in self.timepoints if t.code == code), None)
+
+
+class AmendmentInfo(_Frozen):
+    """What makes this version an amendment of an earlier one."""
+
+    number: int = Field(gt=0)
+    previous_version: str
+    summary: str
+    # Subjects running under an earlier version must sign this version's consent form before
+    # further protocol procedures (safety follow-up excepted).
+    reconsent_required: bool = False
+    reconsent_due_days: int = Field(default=30, gt=0)
+
+
 class Reminders(_Frozen):
     days_before_window: int = Field(ge=0)
 
@@ -146,9 +202,39 @@ class Reminders(_Frozen):
 class SiteCalendar(_Frozen):
     weekend: tuple[int, ...] = (5, 6)
     holidays: tuple[date, ...] = ()
+    # Official make-up working days that fall on a weekend (China's 调休).
+    workdays: tuple[date, ...] = ()
+    # The site's tz database zone: deadlines and visit days begin at its midnight.
+    timezone: str = "UTC"
+    # ISO country whose public holidays (``holidays`` package) are expanded into ``holidays``
+    # and ``workdays`` for ``holiday_years`` when the protocol file is loaded.
+    holiday_country: str | None = None
+    holiday_years: tuple[int, int] | None = None
 
     def is_working_day(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
         return day.weekday() not in self.weekend and day not in self.holidays
+
+    @model_validator(mode="after")
+    def _zone_exists(self) -> SiteCalendar:
+        try:
+            site_calendar.zone(self.timezone)
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"calendar.timezone {self.timezone!r} is not a known zone") from exc
+        return self
+
+    def expanded(self) -> SiteCalendar:
+        """The calendar with the country's public holidays and make-up days filled in."""
+        if self.holiday_country is None or self.holiday_years is None:
+            return self
+        days, workdays = site_calendar.public_calendar(self.holiday_country, *self.holiday_years)
+        return self.model_copy(
+            update={
+                "holidays": tuple(sorted({*self.holidays, *days})),
+                "workdays": tuple(sorted({*self.workdays, *workdays})),
+            }
+        )
 
 
 class DltRules(_Frozen):
@@ -202,6 +288,9 @@ class Protocol(_Frozen):
     expedited: ExpeditedRules | None = None
     # Optional so protocols in workflow inputs recorded before it still load.
     plausibility: Plausibility = Plausibility()
+    # Long-term follow-up; protocols without it end participation at the last visit.
+    ltfu: LtfuRules | None = None
+    amendment: AmendmentInfo | None = None
 
     @property
     def version(self) -> str:
@@ -227,9 +316,14 @@ class Protocol(_Frozen):
         return self
 
 
+def parse_protocol(text: str) -> Protocol:
+    """A protocol from its TOML text, with the site's public holidays filled in."""
+    proto = Protocol.model_validate(tomllib.loads(text))
+    return proto.model_copy(update={"calendar": proto.calendar.expanded()})
+
+
 def load_protocol_file(path: Path) -> Protocol:
-    with path.open("rb") as fh:
-        return Protocol.model_validate(tomllib.load(fh))
+    return parse_protocol(path.read_text(encoding="utf-8"))
 
 
 @cache

@@ -7,7 +7,12 @@ from datetime import date, timedelta
 from domain.protocol import Protocol, SiteCalendar, VisitDefinition
 from domain.values import ScheduledVisit
 
-__all__ = ["nearest_working_day_in_window", "visit_schedule", "window_open_reminder_date"]
+__all__ = [
+    "nearest_working_day_in_window",
+    "schedule_visit",
+    "visit_schedule",
+    "window_open_reminder_date",
+]
 
 
 def nearest_working_day_in_window(
@@ -43,6 +48,13 @@ def _schedule_one(
         window_end=end,
         shifted_from=target,
     )
+
+
+def schedule_visit(
+    infusion_date: date, visit: VisitDefinition, protocol: Protocol
+) -> ScheduledVisit:
+    """One visit (or LTFU timepoint) from the infusion date, on the site's working days."""
+    return _schedule_one(infusion_date, visit, protocol)
 
 
 def visit_schedule(infusion_date: date, protocol: Protocol) -> tuple[ScheduledVisit, ...]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.amendment_status import Reconsent
 from domain.canonical import GENESIS_HASH
 from domain.events import (
     InfusionWeightConfirmed,
@@ -16,6 +17,7 @@ from domain.events import (
 )
 from domain.expedited import Category, ReportKind
 from domain.grading import CrsComponents, IcansComponents
+from domain.ltfu_status import LtfuStatus
 from domain.measurements import Measurement
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Phase, Route, ScheduledVisit, Sex
@@ -186,6 +188,9 @@ class SubjectState(BaseModel):
     dlt_outcome: str | None = None
     study_id: str | None = None
     slot_dose_level: str | None = None
+    ltfu: LtfuStatus | None = None
+    # A consent form this subject must sign again before further protocol procedures.
+    reconsent: Reconsent | None = None
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
 

@@ -10,6 +10,7 @@ from domain import commands as c
 from domain import events as e
 from domain.access import ALLOWED_PHASES, ALLOWED_ROLES
 from domain.actors import Actor, Role
+from domain.amendments import AMENDMENT_DECIDERS, evolve_amendment, require_consent
 from domain.corrections import (
     apply_correction,
     decide_correction,
@@ -27,6 +28,7 @@ from domain.errors import (
     WrongPhase,
 )
 from domain.guards import CLOCK_SKEW, deviation, not_future
+from domain.ltfu import LTFU_DECIDERS, evolve_ltfu
 from domain.lymphodepletion import (
     LD_DECIDERS,
     check_before_approval,
@@ -38,6 +40,7 @@ from domain.plausibility import check_plausible_dates
 from domain.protocol import Protocol
 from domain.safety_rules import SAFETY_DECIDERS, evolve_safety, sae_due
 from domain.schedule import visit_schedule
+from domain.site_calendar import site_time
 from domain.state import Deviation, SubjectState
 from domain.values import Phase, ScheduledVisit, VisitStatus
 
@@ -71,9 +74,12 @@ def decide(
             f"cannot {command.type.replace('_', ' ')} while the subject is "
             f"{state.phase.value.replace('_', ' ')}"
         )
+    require_consent(state, command.type)
     if command.occurred_at > now + CLOCK_SKEW:
         raise ValueOutOfRange("occurred_at is in the future", field="occurred_at")
     check_plausible_dates(command, protocol)
+    # Every "today" below is the site's calendar day, not the UTC one.
+    now = site_time(now, protocol.calendar.timezone)
     handler = _DECIDERS[type(command)]
     payloads = handler(state, command, now, protocol)
     return [
@@ -391,7 +397,9 @@ def _end(
     s: SubjectState, cmd: c.EndParticipation, now: datetime, p: Protocol
 ) -> list[e.EventPayload]:
     not_future(cmd.ended_on, now, "ended_on")
-    if cmd.outcome == "completed" and not (s.phase is Phase.FOLLOW_UP and s.all_visits_resolved):
+    if cmd.outcome == "completed" and not (
+        s.phase in (Phase.FOLLOW_UP, Phase.LTFU) and s.all_visits_resolved
+    ):
         raise MissingPrerequisite(
             "a subject completes the study only after every scheduled visit is done or missed",
             field="outcome",
@@ -424,6 +432,8 @@ _DECIDERS: dict[type[Any], Callable[..., list[e.EventPayload]]] = {
     c.EndParticipation: _end,
     **SAFETY_DECIDERS,
     **LD_DECIDERS,
+    **LTFU_DECIDERS,
+    **AMENDMENT_DECIDERS,
 }
 
 
@@ -541,7 +551,8 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
             }
         case e.VisitMissed():
             return {
-                "phase": Phase.FOLLOW_UP,
+                # A missed LTFU timepoint leaves the subject in long-term follow-up.
+                "phase": Phase.LTFU if s.phase is Phase.LTFU else Phase.FOLLOW_UP,
                 "visits": with_visit(s, p.code, status=VisitStatus.MISSED),
             }
         case e.DeviationOpened():
@@ -559,4 +570,10 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
     ld = evolve_ld(s, event)
     if ld is not None:
         return ld
+    ltfu = evolve_ltfu(s, event)
+    if ltfu is not None:
+        return ltfu
+    amended = evolve_amendment(s, event)
+    if amended is not None:
+        return amended
     raise AssertionError(f"unhandled event type {event.type}")  # pragma: no cover

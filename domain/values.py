@@ -40,6 +40,8 @@ class Phase(StrEnum):
     LYMPHODEPLETION = "lymphodepletion"
     INFUSED = "infused"
     FOLLOW_UP = "follow_up"
+    # Long-term follow-up after the main study, under its own consent.
+    LTFU = "long_term_follow_up"
     COMPLETED = "completed"
     WITHDRAWN = "withdrawn"
     LOST_TO_FOLLOW_UP = "lost_to_follow_up"
@@ -63,6 +65,8 @@ class VisitStatus(StrEnum):
     PLANNED = "planned"
     COMPLETED = "completed"
     MISSED = "missed"
+    # Main-study visits left open at an early termination followed by LTFU.
+    CANCELLED = "cancelled"
 
 
 class ScheduledVisit(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import get_args
 
 from domain import commands as c
@@ -30,6 +30,7 @@ from domain.values import Disease, Phase, Response, Route, Sex
 from simulation.plan import Action, Scenario, SubjectPlan, WithdrawalPhase
 from simulation.records import FAILURE_REASONS, screening_record
 from simulation.safety import SafetyProfile, draw_profile, plan_safety, with_rare
+from simulation.site import SITE_ZONE
 from simulation.staff import COORDINATOR, INVESTIGATOR, PI
 
 __all__ = ["CohortMix", "plan_cohort"]
@@ -59,8 +60,8 @@ _SAFETY_COMMANDS = (
     c.ReportSae,
     c.RecordDailyMonitoring,
 )
-# Staff record the day's work in the morning clinic.
-_CLINIC_TIME = time(9, 0, tzinfo=UTC)
+# Staff record the day's work in the morning clinic, in the site's time zone.
+_CLINIC_TIME = time(9, 0, tzinfo=SITE_ZONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +367,7 @@ def _plan_subject(
 
 def _midnight_after(day: date) -> datetime:
     """When the workflow's timer marks a visit missed: the first instant after its window."""
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=SITE_ZONE)
 
 
 def _apheresis(b: _Builder, day: date, rng: random.Random) -> None:

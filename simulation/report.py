@@ -72,6 +72,13 @@ class SimulationReport(BaseModel):
     replay_mismatches: tuple[str, ...]
     wall_seconds: float
     drive_seconds: float
+    # Years of follow-up simulated (1: the main study; up to 15 with long-term follow-up).
+    years: int = 1
+    protocol_version: str = ""
+
+    @property
+    def seconds_per_subject(self) -> float:
+        return self.drive_seconds / self.subjects if self.subjects else 0.0
 
     @property
     def events_per_second(self) -> float:
@@ -92,6 +99,7 @@ class SimulationReport(BaseModel):
     def to_json(self) -> dict[str, object]:
         data = self.model_dump(mode="json")
         data["events_per_second"] = round(self.events_per_second, 1)
+        data["seconds_per_subject"] = round(self.seconds_per_subject, 2)
         data["ok"] = self.ok
         return data
 

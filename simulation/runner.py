@@ -21,8 +21,10 @@ from domain.protocol import Protocol, load_protocol
 from domain.signing import Keyring
 from domain.state import SubjectState
 from domain.subject import fold
+from domain.values import Phase
 from simulation.agenda import Slot, build_agenda
 from simulation.cohort import plan_cohort
+from simulation.ltfu import with_ltfu
 from simulation.plan import Action, SubjectPlan
 from simulation.report import SimulationReport, SubjectOutcome, cohort_figures
 from store.base import EventStore
@@ -49,6 +51,9 @@ class SimulationConfig:
     concurrency: int = 20
     # Distinguishes this run's subjects when the store already holds earlier runs.
     prefix: str | None = None
+    # Years of follow-up after the infusion: 1 is the main study; more runs the completers on
+    # into long-term follow-up (LTFU) under the amended protocol (15 to its end).
+    years: int = 1
 
 
 def test_server_path() -> str:
@@ -118,11 +123,16 @@ class _Driver:
                     self.on_progress(self.sent, self.total, action.at)
 
 
-async def _final_state(env: WorkflowEnvironment, subject_id: str) -> SubjectState | None:
+async def _final_state(env: WorkflowEnvironment, plan: SubjectPlan) -> SubjectState | None:
     # By result type rather than get_workflow_handle_for(SubjectWorkflow.run): mypy loses that
     # method's type once the worker module also imports the checkpoint workflow.
-    handle = env.client.get_workflow_handle(workflow_id_for(subject_id), result_type=SubjectState)
+    handle = env.client.get_workflow_handle(
+        workflow_id_for(plan.subject_id), result_type=SubjectState
+    )
     try:
+        if plan.expected_phase is Phase.LTFU:
+            # Still in long-term follow-up when the run ends: its state as it stands.
+            return await handle.query(SubjectWorkflow.state, result_type=SubjectState)
         return await asyncio.wait_for(handle.result(), _RESULT_TIMEOUT.total_seconds())
     except Exception:
         return None
@@ -169,7 +179,7 @@ async def run_simulation(
     on_plans: Callable[[Sequence[SubjectPlan]], None] | None = None,
 ) -> SimulationReport:
     started = time.perf_counter()
-    protocol = protocol or load_protocol()
+    protocol = protocol or load_protocol("2.0" if config.years > 1 else "1.0")
     store = open_store(config.store_url)
     prefix = config.prefix or f"SIM-{secrets.token_hex(3).upper()}"
     env = await WorkflowEnvironment.start_time_skipping(
@@ -180,6 +190,8 @@ async def run_simulation(
         plans = plan_cohort(
             config.subjects, seed=config.seed, first_day=first_day, protocol=protocol, prefix=prefix
         )
+        if config.years > 1:
+            plans = with_ltfu(plans, protocol, config.years, config.seed)
         if on_plans is not None:
             on_plans(plans)
         agenda = build_agenda(plans)
@@ -199,11 +211,11 @@ async def run_simulation(
             await driver.advance_to(settled)
             gate = asyncio.Semaphore(config.concurrency)
 
-            async def final(subject_id: str) -> SubjectState | None:
+            async def final(plan: SubjectPlan) -> SubjectState | None:
                 async with gate:
-                    return await _final_state(env, subject_id)
+                    return await _final_state(env, plan)
 
-            finals = await asyncio.gather(*(final(p.subject_id) for p in plans))
+            finals = await asyncio.gather(*(final(p) for p in plans))
             drive_seconds = time.perf_counter() - drive_started
         outcomes = await asyncio.to_thread(
             lambda: [_check(store, p, f) for p, f in zip(plans, finals, strict=True)]
@@ -238,4 +250,6 @@ async def run_simulation(
         replay_mismatches=tuple(o.subject_id for o in outcomes if not o.replay_matches),
         wall_seconds=time.perf_counter() - started,
         drive_seconds=drive_seconds,
+        years=config.years,
+        protocol_version=protocol.version,
     )

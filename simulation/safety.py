@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from domain import commands as c
 from domain.grading import (
@@ -21,13 +21,14 @@ from domain.grading import (
 )
 from domain.safety import AeKind, Relatedness, Seriousness
 from simulation.plan import Action
+from simulation.site import SITE_ZONE
 from simulation.staff import COORDINATOR, INVESTIGATOR
 
 __all__ = ["AeSpec", "SafetyCourse", "SafetyProfile", "draw_profile", "plan_safety", "with_rare"]
 
-_ROUNDS = time(9, 0, tzinfo=UTC)
+_ROUNDS = time(9, 0, tzinfo=SITE_ZONE)
 # The evening round writes the day's maximum temperature, once the day is nearly over.
-_EVENING = time(20, 0, tzinfo=UTC)
+_EVENING = time(20, 0, tzinfo=SITE_ZONE)
 _RECIPIENT = "sponsor pharmacovigilance, IRB and NMPA"
 _ON_TIME_HOURS = (2, 20)
 _LATE_HOURS = (28, 60)

@@ -45,6 +45,11 @@ class BoardRow(BaseModel):
     open_deviations: int = 0
     last_seq: int = 0
     updated_at: datetime | None = None
+    protocol_version: str = ""
+    # A consent form the subject must sign again after an amendment, and by when.
+    reconsent_version: str | None = None
+    reconsent_due_on: date | None = None
+    reconsent_overdue: bool = False
 
     @classmethod
     def from_state(cls, state: SubjectState, updated_at: datetime | None) -> BoardRow:
@@ -60,6 +65,10 @@ class BoardRow(BaseModel):
             open_deviations=len(state.open_deviations),
             last_seq=state.last_seq,
             updated_at=updated_at,
+            protocol_version=state.protocol_version,
+            reconsent_version=state.reconsent.consent_version if state.reconsent else None,
+            reconsent_due_on=state.reconsent.due_on if state.reconsent else None,
+            reconsent_overdue=state.reconsent.overdue if state.reconsent else False,
         )
 
     @property

@@ -129,7 +129,9 @@ async def subject_visits(subject_id: str, _: Reader, ctx: Ctx) -> list[Scheduled
 async def subject_visits_ics(subject_id: str, _: Reader, ctx: Ctx) -> Response:
     row = await _row(ctx, subject_id)
     visits = due_visits([row], ctx.today(), _WHOLE_SCHEDULE_DAYS)
-    body = calendar(visits, f"JY231 {subject_id} visits")
+    body = calendar(
+        visits, f"JY231 {subject_id} visits", zone_name=ctx.gateway.protocol.calendar.timezone
+    )
     return Response(body, media_type=_ICS, headers=_attachment(f"{subject_id}-visits.ics"))
 
 
@@ -161,7 +163,11 @@ async def visits_ics(
     _: Reader, ctx: Ctx, days: Annotated[int, Query(ge=0, le=366)] = 14
 ) -> Response:
     rows = await asyncio.to_thread(ctx.store.board)
-    body = calendar(due_visits(rows, ctx.today(), days), "JY231 upcoming visits")
+    body = calendar(
+        due_visits(rows, ctx.today(), days),
+        "JY231 upcoming visits",
+        zone_name=ctx.gateway.protocol.calendar.timezone,
+    )
     return Response(body, media_type=_ICS, headers=_attachment("jy231-visits.ics"))
 
 

@@ -23,6 +23,8 @@ from web import (
     ops,
     overview_pages,
     pages,
+    protocol_api,
+    reconsent,
     safety_api,
     safety_pages,
     security_log,
@@ -101,6 +103,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(safety_api.router)
     app.include_router(study_api.router)
+    app.include_router(protocol_api.router)
+    app.include_router(reconsent.router)
     app.include_router(pages.router)
     app.include_router(safety_pages.router)
     app.include_router(study_pages.router)

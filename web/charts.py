@@ -200,6 +200,8 @@ _REACHED = {
     Phase.LYMPHODEPLETION: 3,
     Phase.INFUSED: 4,
     Phase.FOLLOW_UP: 4,
+    # Long-term follow-up starts after Month 12.
+    Phase.LTFU: 5,
     Phase.COMPLETED: 5,
 }
 

@@ -47,6 +47,18 @@ FORM_COMMANDS: dict[str, tuple[type[BaseModel], str]] = {
     "withdraw_consent": (c.WithdrawConsent, "Withdraw consent"),
     "record_correction": (c.RecordCorrection, "Record correction"),
     "end_participation": (c.EndParticipation, "End participation"),
+    # Long-term follow-up and re-consent after an amendment (issue 15).
+    "record_reconsent": (c.RecordReconsent, "Record re-consent"),
+    "record_ltfu_consent": (c.RecordLtfuConsent, "Record LTFU consent decision"),
+    "complete_ltfu_visit": (c.CompleteLtfuVisit, "Complete LTFU visit or contact"),
+    "record_contact_attempt": (c.RecordContactAttempt, "Record contact attempt"),
+    "record_delayed_adverse_event": (c.RecordDelayedAdverseEvent, "Record delayed AE"),
+}
+
+# Forms shown only when they can apply: a pending re-consent, a protocol with LTFU.
+_SHOWN_WHEN: dict[str, Any] = {
+    "record_reconsent": lambda state, protocol: state.reconsent is not None,
+    "record_ltfu_consent": lambda state, protocol: protocol.ltfu is not None,
 }
 
 # Filled in by the server (clinical time = now) or fixed by the command model itself.
@@ -74,6 +86,9 @@ def available_forms(state: SubjectState, role: Role, protocol: Protocol) -> list
         if spec is None or key == "register":
             continue
         allowed = role in ALLOWED_ROLES[spec.type] and state.phase in ALLOWED_PHASES[spec.type]
+        shown = _SHOWN_WHEN.get(key)
+        if shown is not None and not shown(state, protocol):
+            continue
         if allowed and (spec.applies is None or spec.applies(state, protocol)):
             specs.append(spec)
     return specs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 
 import structlog
 from fastapi import FastAPI
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from domain.protocol import load_protocol
 from store.factory import open_store
 from store.security import SecurityStore
+from system.amendments import AmendmentRegistry
 from system.config import load_settings
 from system.gateway import StudyGateway, SubjectGateway
 from system.logging import configure_logging
@@ -42,7 +44,8 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
         interceptors=[CommandMetricsInterceptor(metrics), *tracing_interceptors(tracing)],
     )
     store = open_store(settings.event_store_url)
-    protocol = load_protocol()
+    # New subjects start under the latest amendment in force (registered through the API).
+    protocol = AmendmentRegistry(store).in_force(load_protocol(), date.today())
     study = StudyGateway(client, settings.task_queue, protocol)
     if settings.study_gating:
         # Idempotent (USE_EXISTING): every start-up joins the one StudyWorkflow of the trial.

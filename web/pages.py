@@ -171,7 +171,8 @@ async def visits_page(request: Request, actor: Reader, ctx: Ctx, days: int = 14)
 @router.get("/visits.ics")
 async def visits_ics(actor: Reader, ctx: Ctx, days: int = 14) -> Response:
     rows = await asyncio.to_thread(ctx.store.board)
-    body = calendar(due_visits(rows, ctx.today(), max(0, min(days, 366))), "JY231 visits")
+    visits = due_visits(rows, ctx.today(), max(0, min(days, 366)))
+    body = calendar(visits, "JY231 visits", zone_name=ctx.gateway.protocol.calendar.timezone)
     return Response(body, media_type="text/calendar; charset=utf-8")
 
 
@@ -180,7 +181,11 @@ async def subject_ics(subject_id: str, actor: Reader, ctx: Ctx) -> Response:
     row = await asyncio.to_thread(ctx.store.board_row, subject_id)
     if row is None:
         raise NotFound(f"no subject {subject_id!r}")
-    body = calendar(due_visits([row], ctx.today(), 100_000), f"JY231 {subject_id}")
+    body = calendar(
+        due_visits([row], ctx.today(), 100_000),
+        f"JY231 {subject_id}",
+        zone_name=ctx.gateway.protocol.calendar.timezone,
+    )
     return Response(body, media_type="text/calendar; charset=utf-8")
 
 

@@ -15,14 +15,17 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
     from activities.seals import SealedSignal
     from domain import events as ev
-    from domain.actors import SYSTEM_ACTOR, Actor
+    from domain.actors import SYSTEM_ACTOR, Actor, Role
     from domain.alerts import alert_for
+    from domain.amendments import amend, is_safe_point
     from domain.commands import Command, GrantStudySlot, Submission
     from domain.deadlines import Deadline, next_deadline
     from domain.errors import DomainError
     from domain.events import Event, NewEvent
     from domain.idempotency import CommandOutcome, fingerprint, remember
+    from domain.ltfu import ltfu_stretch
     from domain.protocol import Protocol
+    from domain.site_calendar import utc_protocol
     from domain.state import SubjectState
     from domain.study import RecordDltOutcome, RecordSubjectInfused, require_slot
     from domain.subject import apply, decide
@@ -39,13 +42,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.trust import check_seal
 
+from workflows.amendment import AMEND_PURPOSE, AmendmentNotice
+
 __all__ = [
     "COMMAND_IDS_PATCH",
     "DEFAULT_MAX_UPDATES_PER_RUN",
     "LEAN_RESULTS_PATCH",
+    "LTFU_PATCH",
     "NO_DEBRIS_PATCH",
     "SAFETY_PATCH",
     "SEARCH_ATTRIBUTES_PATCH",
+    "SITE_TZ_PATCH",
     "SUBMIT_PURPOSE",
     "SUSAR_PATCH",
     "UPDATE_COUNT_PATCH",
@@ -79,6 +86,10 @@ SEARCH_ATTRIBUTES_PATCH = "17-search-attributes"
 SUBMIT_PURPOSE = "subject.submit"
 # Histories recorded before the SUSAR expedited-report clocks replay without them.
 SUSAR_PATCH = "issue12-susar-clocks"
+# Histories recorded before site time zones keep their deadlines at UTC midnight.
+SITE_TZ_PATCH = "issue15-site-timezone"
+# Histories recorded before long-term follow-up complete at the last main-study visit.
+LTFU_PATCH = "issue15-ltfu"
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -103,6 +114,8 @@ class SubjectWorkflowInput(BaseModel):
     search_attributes: bool = False
     # Recent command ids and what they recorded, carried across continue-as-new and re-opening.
     recent_commands: tuple[CommandOutcome, ...] = ()
+    # A registered amendment not yet in force for this subject (its day or a safe point).
+    pending_amendment: AmendmentNotice | None = None
 
 
 class SubmitResult(BaseModel):
@@ -146,6 +159,9 @@ class SubjectWorkflow:
         self._described: object | None = None
         self._expedited = False
         self._recent: dict[str, CommandOutcome] = {o.command_id: o for o in input.recent_commands}
+        self._ltfu = False
+        self._ltfu_mark = ltfu_stretch(self._state)
+        self._pending = input.pending_amendment
 
     @workflow.run
     async def run(self, input: SubjectWorkflowInput) -> SubjectState:
@@ -155,6 +171,9 @@ class SubjectWorkflow:
         # Asked only when wanted, so subjects without search attributes leave no marker.
         describe = self._search_attributes and workflow.patched(SEARCH_ATTRIBUTES_PATCH)
         self._expedited = workflow.patched(SUSAR_PATCH)
+        if not workflow.patched(SITE_TZ_PATCH):
+            self._protocol = utc_protocol(self._protocol)
+        self._ltfu = workflow.patched(LTFU_PATCH)
         if self._state.phase is Phase.NEW and workflow.patched(NO_DEBRIS_PATCH):
             # The registration comes with the start (update-with-start); once no handler is
             # running, a subject still unregistered was refused: end, leave nothing running.
@@ -162,20 +181,38 @@ class SubjectWorkflow:
             if self._state.phase is Phase.NEW:
                 return self._state
         while not self._finished():
-            if workflow.info().is_continue_as_new_suggested() or self._update_budget_spent():
+            if (
+                workflow.info().is_continue_as_new_suggested()
+                or self._update_budget_spent()
+                or self._ltfu_rollover()
+            ):
                 await workflow.wait_condition(
                     lambda: not self._lock.locked() and workflow.all_handlers_finished()
                 )
                 workflow.continue_as_new(self._next_run_input())
+            if self._pending is not None:
+                await self._try_amend(self._pending)
             seen = self._version
             deadline = next_deadline(
-                self._state, self._protocol, safety=self._safety, expedited=self._expedited
+                self._state,
+                self._protocol,
+                safety=self._safety,
+                expedited=self._expedited,
+                ltfu=self._ltfu,
             )
             if describe:
                 self._describe(deadline)
             timeout = None
+            for_amendment = False
             if deadline is not None and deadline != self._parked:
                 timeout = max((deadline.due_at - workflow.now()).total_seconds(), 0.0)
+            if self._pending is not None and workflow.now() < self._pending.effective_at(
+                self._protocol
+            ):
+                # Wake on the amendment's effective day as well.
+                wake = (self._pending.effective_at(self._protocol) - workflow.now()).total_seconds()
+                if timeout is None or wake < timeout:
+                    timeout, for_amendment = wake, True
             try:
                 await workflow.wait_condition(
                     self._woken_since(seen),
@@ -183,6 +220,8 @@ class SubjectWorkflow:
                     timeout_summary="deadline",
                 )
             except TimeoutError:
+                if for_amendment:
+                    continue  # the loop's top applies it
                 if deadline is not None and not await self._system(deadline.command):
                     self._parked = deadline
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -196,13 +235,48 @@ class SubjectWorkflow:
             self._described = updates
         workflow.set_current_details(current_details(self._state, deadline))
 
+    async def _try_amend(self, notice: AmendmentNotice) -> None:
+        """Move onto the amended protocol once it is in force and the subject at a safe point."""
+        if self._state.phase.is_terminal:
+            self._pending = None
+            return
+        if workflow.now() < notice.effective_at(self._protocol) or not is_safe_point(self._state):
+            return
+        async with self._lock:
+            try:
+                events = amend(
+                    self._state,
+                    self._protocol,
+                    notice.protocol,
+                    notice.effective_on,
+                    workflow.now(),
+                )
+            except DomainError as exc:
+                workflow.logger.warning("amendment not applied: %s", exc.message)
+                self._pending = None
+                return
+            # The amended event is the first decision under the new version.
+            self._protocol = notice.protocol
+            self._pending = None
+            await self._record(SYSTEM_ACTOR, events)
+
+    def _ltfu_rollover(self) -> bool:
+        """Continue as new at the start of LTFU and after each LTFU timepoint is resolved.
+
+        Fifteen years in one history would be long, and past ten years the time-skipping
+        test server times a single run out; a run per LTFU year keeps each history short.
+        """
+        return self._ltfu and ltfu_stretch(self._state) not in (None, self._ltfu_mark)
+
     def _finished(self) -> bool:
         if not self._state.phase.is_terminal:
             return False
         if not self._safety:
             return True
         # A death must still be reported and the DLT window closed after participation ends.
-        pending = next_deadline(self._state, self._protocol, safety=True, expedited=self._expedited)
+        pending = next_deadline(
+            self._state, self._protocol, safety=True, expedited=self._expedited, ltfu=self._ltfu
+        )
         return pending is None and not self._state.unreported_saes
 
     def _woken_since(self, version: int) -> Callable[[], bool]:
@@ -222,6 +296,7 @@ class SubjectWorkflow:
             recent_commands=tuple(self._recent.values()),
             max_updates_per_run=self._max_updates,
             search_attributes=self._search_attributes,
+            pending_amendment=self._pending,
         )
 
     async def _system(self, command: Command) -> bool:
@@ -406,6 +481,38 @@ class SubjectWorkflow:
     def _gate(self, command: Command) -> None:
         if self._study_id is not None:
             require_slot(self._state, command)
+
+    @workflow.update
+    async def amend_protocol(self, notice: AmendmentNotice) -> str:
+        """A registered amendment; it takes effect on its day, at the subject's next safe point."""
+        self._updates += 1
+        self._pending = notice
+        self._version += 1
+        return self._state.phase.value
+
+    @amend_protocol.validator
+    def validate_amend_protocol(self, notice: AmendmentNotice) -> None:
+        try:
+            # Only the gateway tells a subject of an amendment, on the PI's signature.
+            check_seal(notice, notice.seal, notice.actor or SYSTEM_ACTOR, purpose=AMEND_PURPOSE)
+        except DomainError as exc:
+            raise _rejection(exc) from exc
+        if notice.actor is None or notice.actor.role is not Role.PI:
+            raise ApplicationError(
+                "only the PI signs a protocol amendment into force",
+                type="role_not_allowed",
+                non_retryable=True,
+            )
+        if notice.protocol.version == self._protocol.version:
+            raise ApplicationError(
+                f"the subject already runs under version {notice.protocol.version}",
+                type="already_amended",
+                non_retryable=True,
+            )
+        if self._state.phase.is_terminal or self._state.phase.value == "new":
+            raise ApplicationError(
+                "participation has ended", type="wrong_phase", non_retryable=True
+            )
 
     @workflow.query
     def state(self) -> SubjectState:

@@ -195,10 +195,12 @@ class Journey:
             step()
             if name == phase:
                 return
-        if phase == "completed":
+        if phase in ("completed", "completed_visits"):
             for visit in self.state.visits:
                 if visit.status == "planned":
                     self.send(COORDINATOR, self.complete(visit.code))
+            if phase == "completed_visits":
+                return
             self.send(
                 SYSTEM,
                 c.EndParticipation(occurred_at=self.now, outcome="completed", ended_on=self.today),

@@ -105,6 +105,23 @@ def command_of(kind: str, j: Journey) -> Any:
         "grant_study_slot": lambda: c.GrantStudySlot(
             occurred_at=now, study_id="study-NCT06243159", dose_level="DL1", sentinel=True
         ),
+        # Long-term follow-up (issue #15).
+        "record_ltfu_consent": lambda: c.RecordLtfuConsent(
+            occurred_at=now, decision="signed", decided_on=today, consent_version="LTFU-1.0"
+        ),
+        "complete_ltfu_visit": lambda: c.CompleteLtfuVisit(
+            occurred_at=now, code="LTFU-Y2", completed_on=today, mode="visit"
+        ),
+        "record_contact_attempt": lambda: c.RecordContactAttempt(
+            occurred_at=now, attempted_on=today, method="phone"
+        ),
+        "record_delayed_adverse_event": lambda: c.RecordDelayedAdverseEvent(
+            occurred_at=now, category="neurologic", term="Peripheral neuropathy", onset_on=today
+        ),
+        "record_reconsent": lambda: c.RecordReconsent(
+            occurred_at=now, decision="signed", consent_version="2.0", decided_on=today
+        ),
+        "mark_reconsent_overdue": lambda: c.MarkReconsentOverdue(occurred_at=now),
     }
     return factories[kind]()
 
@@ -134,6 +151,19 @@ def journey_in(phase: Phase) -> Journey:
                 outcome=phase.value,
                 ended_on=j.today,
                 reason="reported",  # type: ignore[arg-type]
+            ),
+        )
+    elif phase is Phase.LTFU:
+        # Only an amended protocol (v2.0) has long-term follow-up.
+        j = Journey(load_protocol("2.0"))
+        j.to_phase("completed_visits")
+        j.send(
+            COORDINATOR,
+            c.RecordLtfuConsent(
+                occurred_at=j.now,
+                decision="signed",
+                decided_on=j.today,
+                consent_version="LTFU-1.0",
             ),
         )
     else:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from domain import commands as c
+from domain.protocol import load_protocol
+from system.signing import default_signer
 from tests.workflows.harness import COORDINATOR, PI, SubjectDriver
+from workflows.amendment import AMEND_PURPOSE, AmendmentNotice
+from workflows.subject import SubjectWorkflow, workflow_id_for
 
 __all__ = [
     "APHERESIS_CORRECTION_REASON",
+    "amendment_mid_follow_up",
     "correct_apheresis",
     "full_life",
+    "ltfu_entry",
     "screen_failure",
     "susar_overdue",
     "withdrawal",
@@ -180,3 +187,70 @@ async def refused_registration(driver: SubjectDriver) -> None:
     except ValueOutOfRange:
         return
     raise AssertionError("a birth date in 2999 was accepted")  # pragma: no cover
+
+
+async def ltfu_entry(driver: SubjectDriver) -> None:
+    """Issue 15: under the amended protocol, Month 12 and then LTFU consent, its first year."""
+    await driver.register("SLE")
+    await driver.consent()
+    await driver.screening("SLE")
+    await driver.eligible_and_enrolled()
+    await driver.product()
+    infusion_date = await driver.lymphodepletion()
+    await driver.give_ld_doses()
+    await driver.infuse(infusion_date)
+    for code in ("D0", "M1", "M2", "M3", "M6", "M9", "M12"):
+        await driver.complete_visit(code)
+    await driver.send(
+        COORDINATOR,
+        c.RecordLtfuConsent(
+            occurred_at=await driver.now(),
+            decision="signed",
+            decided_on=await driver.today(),
+            consent_version="LTFU-1.0",
+        ),
+    )
+    y2 = (await driver.state()).visit("LTFU-Y2")
+    assert y2 is not None
+    await driver.sleep_until(y2.target)
+    await driver.send(
+        COORDINATOR,
+        c.CompleteLtfuVisit(
+            occurred_at=await driver.now(),
+            code="LTFU-Y2",
+            completed_on=y2.target,
+            mode="visit",
+            samples=("VCN", "RCL"),
+        ),
+    )
+
+
+async def amendment_mid_follow_up(driver: SubjectDriver) -> None:
+    """Issue 15: v1.0 to Month 3, the v2.0 amendment arrives, re-consent, then Month 6."""
+    await driver.to_infusion("SLE")
+    for code in ("D0", "M1", "M2", "M3"):
+        await driver.complete_visit(code)
+    handle = driver.env.client.get_workflow_handle_for(
+        SubjectWorkflow.run, workflow_id_for(driver.subject_id)
+    )
+    notice = AmendmentNotice(
+        protocol=load_protocol("2.0"), effective_on=await driver.today(), actor=PI
+    )
+    # Sealed like every update from a gateway (the recorder's own key, or the test keys).
+    signer = driver.gateway._signer or default_signer()
+    sealed = await signer.seal(
+        notice, purpose=AMEND_PURPOSE, target=workflow_id_for(driver.subject_id)
+    )
+    await handle.execute_update(SubjectWorkflow.amend_protocol, sealed)
+    while (await driver.state()).protocol_version != "2.0":
+        await asyncio.sleep(0.05)
+    await driver.send(
+        COORDINATOR,
+        c.RecordReconsent(
+            occurred_at=await driver.now(),
+            decision="signed",
+            consent_version="2.0",
+            decided_on=await driver.today(),
+        ),
+    )
+    await driver.complete_visit("M6")

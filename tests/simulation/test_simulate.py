@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from domain import events as ev
 from domain.eligibility import evaluate
 from domain.grading import crs_grade
 from domain.protocol import Protocol
+from domain.subject import fold
 from domain.values import Phase
 from simulation.cohort import plan_cohort
 from store.sql import SqlEventStore
@@ -247,3 +249,27 @@ def test_every_sae_of_a_withdrawn_subject_is_reported_and_nothing_else_follows_w
             assert reports == serious, plan.subject_id
             reported += len(reports)
     assert reported >= 1
+
+
+@pytest.mark.slow
+def test_years_15_carries_the_completers_through_long_term_follow_up_to_its_end(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ltfu.db'}"
+    args = ["simulate", "--subjects", "3", "--seed", "3", "--years", "15", "--json"]
+    result = CliRunner().invoke(app, [*args, "--store-url", url])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, report["not_as_planned"] or report["rejections"]
+    assert (report["years"], report["protocol_version"]) == (15, "2.0")
+    assert report["seconds_per_subject"] > 0
+    store = SqlEventStore(url)
+    try:
+        finished = [fold(store.read_stream(s)) for s in store.streams() if s.startswith("SIM-")]
+    finally:
+        store.close()
+    ltfu = [s for s in finished if s.ltfu is not None]
+    assert ltfu, "at least one subject completes the main study and enters LTFU"
+    for state in ltfu:
+        assert state.phase.value == "completed"
+        assert state.ended_on is not None and state.infusion_date is not None
+        assert (state.ended_on - state.infusion_date).days >= 15 * 365 - 60

@@ -448,6 +448,9 @@ async def test_the_calendar_files_are_rfc5545_with_crlf_all_day_events_uid_and_d
     assert ics.count("BEGIN:VEVENT") == 6
     assert f"UID:{subject_id}-M12@jy231.nct06243159\r\n" in ics
     assert "DTSTAMP:" in ics and "DTSTART;VALUE=DATE:" in ics
+    # Visit days are days at the site: the calendar names its zone and carries its VTIMEZONE.
+    assert "X-WR-TIMEZONE:Asia/Shanghai\r\n" in ics
+    assert "BEGIN:VTIMEZONE\r\nTZID:Asia/Shanghai\r\n" in ics and "TZOFFSETTO:+0800" in ics
     assert all(len(line.encode()) <= 75 for line in ics.split("\r\n"))
 
     everyone = (await client.get("/api/visits.ics", params={"days": 366})).text

@@ -16,7 +16,9 @@ from temporalio.worker import Replayer
 
 from workflows.subject import (
     LEAN_RESULTS_PATCH,
+    LTFU_PATCH,
     SAFETY_PATCH,
+    SITE_TZ_PATCH,
     SUSAR_PATCH,
     UPDATE_COUNT_PATCH,
     VISIT_ALERTS_PATCH,
@@ -67,6 +69,11 @@ def test_current_histories_carry_every_patch_and_older_ones_do_not() -> None:
     assert not patched("subject_pre_safety_full_lifecycle.json", SAFETY_PATCH)
     assert patched("subject_pre_visit_alerts_full_lifecycle.json", SAFETY_PATCH)
     assert not patched("subject_pre_visit_alerts_full_lifecycle.json", VISIT_ALERTS_PATCH)
+    # Issue 15: site time zones; the older histories keep UTC midnight.
+    assert patched("subject_issue15_tz_full_lifecycle.json", SITE_TZ_PATCH)
+    assert not patched("subject_full_lifecycle.json", SITE_TZ_PATCH)
+    assert patched("subject_issue15_ltfu_main_study_run.json", LTFU_PATCH)
+    assert not patched("subject_full_lifecycle.json", LTFU_PATCH)
 
 
 def _has_patch(name: str, patch: str) -> bool:

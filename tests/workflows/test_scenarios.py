@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.notifications import read_outbox
 from domain import commands as c
 from domain.errors import MissingPrerequisite, RoleNotAllowed, ValueOutOfRange, WrongPhase
+from domain.site_calendar import local_midnight
 from domain.subject import fold
 from domain.values import Phase, VisitStatus
 from store.sql import SqlEventStore
@@ -74,7 +75,9 @@ async def test_screening_not_finished_within_window_fails_by_timer(
     failed = sqlite_store.read_stream(driver.subject_id)[-1]
     assert failed.type == "screening.failed"
     assert failed.actor.role == "system"
-    assert failed.recorded_at.date() == consented + timedelta(days=28)
+    # The window ends at the site's midnight (Asia/Shanghai), 16:00 UTC the day before.
+    due = local_midnight(consented + timedelta(days=28), "Asia/Shanghai")
+    assert due <= failed.recorded_at < due + timedelta(minutes=1)
 
 
 async def test_withdrawal_during_lymphodepletion_ends_participation_and_stops_timers(
