@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
+
+from domain.inputs import InputModel
 
 __all__ = ["MarkReconsentOverdue", "RecordReconsent"]
 
 
-class _AmendmentCommand(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _AmendmentCommand(InputModel):
+    # Non-finite numbers, control and bidi characters are refused on every field (InputModel).
 
     occurred_at: AwareDatetime
     reason: str | None = Field(default=None, max_length=2000)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
+
+from domain.inputs import InputModel
 
 __all__ = [
     "CompleteLtfuVisit",
@@ -25,8 +27,8 @@ AttemptMethod = Literal["phone", "letter", "email", "home_visit", "next_of_kin",
 DelayedAeCategory = Literal["new_malignancy", "neurologic", "autoimmune", "haematologic"]
 
 
-class _LtfuCommand(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _LtfuCommand(InputModel):
+    # Non-finite numbers, control and bidi characters are refused on every field (InputModel).
 
     occurred_at: AwareDatetime
     reason: str | None = Field(default=None, max_length=2000)
