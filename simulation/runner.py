@@ -132,7 +132,8 @@ async def _final_state(env: WorkflowEnvironment, plan: SubjectPlan) -> SubjectSt
     try:
         if plan.expected_phase is Phase.LTFU:
             # Still in long-term follow-up when the run ends: its state as it stands.
-            return await handle.query(SubjectWorkflow.state, result_type=SubjectState)
+            state: SubjectState = await handle.query("state", result_type=SubjectState)
+            return state
         return await asyncio.wait_for(handle.result(), _RESULT_TIMEOUT.total_seconds())
     except Exception:
         return None
