@@ -55,6 +55,14 @@ ALLOWED_ROLES: dict[str, frozenset[Role]] = {
     "record_delayed_adverse_event": _STAFF,
     "record_reconsent": _STAFF,
     "mark_reconsent_overdue": _SYSTEM,
+    # Chain of custody: staff record handoffs; only the PI decides on an out-of-spec lot.
+    "record_custody": _STAFF,
+    "record_manufactured": _STAFF,
+    "record_quality_release": _STAFF,
+    "decide_out_of_spec": _PI,
+    "upload_temperature_log": _STAFF,
+    "verify_bedside": _STAFF,
+    "mark_custody_overdue": _SYSTEM,
 }
 
 _ACTIVE = frozenset(p for p in Phase if p.is_active)
@@ -64,6 +72,10 @@ _LTFU = frozenset({Phase.LTFU})
 _VISITS = _POST_INFUSION | _LTFU
 _AE_PHASES = _ACTIVE - {Phase.REGISTERED}
 _EVER = frozenset(p for p in Phase if p is not Phase.NEW)
+# From enrollment (collection) until the infusion, the subject's material moves.
+_CUSTODY = frozenset(
+    {Phase.ENROLLED, Phase.APHERESIS, Phase.AWAITING_PRODUCT, Phase.LYMPHODEPLETION}
+)
 
 ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
     "register": frozenset({Phase.NEW}),
@@ -112,4 +124,11 @@ ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
     # Whoever is still in the study when an amendment brings a new consent form.
     "record_reconsent": _ACTIVE,
     "mark_reconsent_overdue": _ACTIVE,
+    "record_custody": _CUSTODY,
+    "record_manufactured": frozenset({Phase.APHERESIS}),
+    "record_quality_release": frozenset({Phase.APHERESIS}),
+    "decide_out_of_spec": frozenset({Phase.APHERESIS}),
+    "upload_temperature_log": _CUSTODY,
+    "verify_bedside": frozenset({Phase.LYMPHODEPLETION}),
+    "mark_custody_overdue": _CUSTODY,
 }

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain import custody_events as ce
 from domain import events as ev
 from domain.amendment_events import ProtocolAmended, ReconsentOverdue
 from domain.ltfu_events import DelayedAdverseEventRecorded, LtfuContactAttempted
@@ -113,6 +114,8 @@ def alert_for(subject_id: str, event: ev.Event, *, visits: bool) -> Notification
                 ("coordinator",),
             )
     if found is None:
+        found = _custody_alert(subject_id, p)
+    if found is None:
         return None
     severity, message, recipients = found
     return Notification(
@@ -124,3 +127,39 @@ def alert_for(subject_id: str, event: ev.Event, *, visits: bool) -> Notification
         raised_at=event.recorded_at,
         recipients=recipients,
     )
+
+
+def _custody_alert(
+    subject_id: str, p: object
+) -> tuple[Literal["info", "warning", "urgent"], str, tuple[str, ...]] | None:
+    """Chain-of-custody alerts; a failed bedside check is a security event for QA too."""
+    match p:
+        case ce.BedsideCheckFailed():
+            return (
+                "urgent",
+                f"SECURITY {subject_id}: bedside identity check by {p.verifier} failed "
+                f"(unit {p.scanned_unit_id}): " + "; ".join(p.problems),
+                ("pi", "coordinator", "quality_assurance"),
+            )
+        case ce.UnitQuarantined():
+            return (
+                "urgent",
+                f"{subject_id}: unit {p.unit_id} quarantined ({p.cause}): {p.detail}",
+                ("pi", "coordinator", "quality_assurance"),
+            )
+        case ce.CustodyOverdue():
+            return (
+                "warning",
+                f"{subject_id}: {p.timer.replace('_', ' ')} limit of unit {p.unit_id} passed at "
+                f"{p.due_at.isoformat()}; a protocol deviation is open",
+                ("pi", "coordinator"),
+            )
+        case ce.QualityOutOfSpec():
+            return (
+                "urgent",
+                f"{subject_id}: lot {p.lot} ({p.unit_id}) is out of specification: "
+                + "; ".join(p.failures)
+                + ". The PI must decide use or not use.",
+                ("pi", "quality_assurance"),
+            )
+    return None

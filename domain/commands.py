@@ -9,6 +9,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, m
 
 from domain.actors import Actor
 from domain.amendment_commands import MarkReconsentOverdue, RecordReconsent
+from domain.custody_commands import (
+    DecideOutOfSpec,
+    MarkCustodyOverdue,
+    RecordCustodyHandoff,
+    RecordManufactured,
+    RecordQualityRelease,
+    UploadTemperatureLog,
+    VerifyBedside,
+)
 from domain.grading import CrsComponents, IcansComponents
 from domain.inputs import InputModel
 from domain.ltfu_commands import (
@@ -31,10 +40,12 @@ __all__ = [
     "CompleteLtfuVisit",
     "CompleteVisit",
     "ConfirmInfusionWeight",
+    "DecideOutOfSpec",
     "EndParticipation",
     "EnrollSubject",
     "ExpireScreening",
     "GrantStudySlot",
+    "MarkCustodyOverdue",
     "MarkMonitoringMissed",
     "MarkReconsentOverdue",
     "MarkSaeOverdue",
@@ -47,14 +58,17 @@ __all__ = [
     "RecordApheresis",
     "RecordContactAttempt",
     "RecordCorrection",
+    "RecordCustodyHandoff",
     "RecordDailyMonitoring",
     "RecordDelayedAdverseEvent",
     "RecordInfusion",
     "RecordLtfuConsent",
     "RecordLymphodepletionDose",
+    "RecordManufactured",
     "RecordManufacturingFailure",
     "RecordMeasurement",
     "RecordProductRelease",
+    "RecordQualityRelease",
     "RecordReconsent",
     "RecordScreening",
     "RegisterSubject",
@@ -66,6 +80,8 @@ __all__ = [
     "SignEligibility",
     "Submission",
     "UpdateAdverseEvent",
+    "UploadTemperatureLog",
+    "VerifyBedside",
     "WithdrawConsent",
     "parse_command",
 ]
@@ -437,7 +453,14 @@ Command = Annotated[
     | RecordContactAttempt
     | RecordDelayedAdverseEvent
     | RecordReconsent
-    | MarkReconsentOverdue,
+    | MarkReconsentOverdue
+    | RecordCustodyHandoff
+    | RecordManufactured
+    | RecordQualityRelease
+    | DecideOutOfSpec
+    | UploadTemperatureLog
+    | VerifyBedside
+    | MarkCustodyOverdue,
     Field(discriminator="type"),
 ]
 

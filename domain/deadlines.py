@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain import commands as c
 from domain.amendments import reconsent_deadline
+from domain.custody_rules import custody_timers
 from domain.ltfu import ltfu_completion, main_study_end
 from domain.protocol import Protocol
 from domain.site_calendar import local_midnight
@@ -73,6 +74,9 @@ def next_deadline(
     reconsent = reconsent_deadline(state, protocol)
     if reconsent is not None:
         candidates.append(Deadline(due_at=reconsent[0], command=reconsent[1]))
+    candidates.extend(
+        Deadline(due_at=due, command=cmd) for due, cmd in custody_timers(state, protocol)
+    )
     reminder = timedelta(days=protocol.reminders.days_before_window)
     for visit in state.visits:
         if visit.status is not VisitStatus.PLANNED:

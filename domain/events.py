@@ -22,6 +22,19 @@ from domain.canonical import (
     canonical_text,
     hash_envelope,
 )
+from domain.custody_events import (
+    BedsideCheckFailed,
+    BedsideVerified,
+    CoiAssigned,
+    CustodyHandoff,
+    CustodyOverdue,
+    OutOfSpecDecided,
+    ProductManufactured,
+    QualityOutOfSpec,
+    QualityReleased,
+    TemperatureLogChecked,
+    UnitQuarantined,
+)
 from domain.grading import CrsComponents, IcansComponents
 from domain.ltfu_events import (
     DelayedAdverseEventRecorded,
@@ -510,7 +523,18 @@ EventPayload = Annotated[
     | ProtocolAmendmentRegistered
     | ProtocolAmended
     | ReconsentRecorded
-    | ReconsentOverdue,
+    | ReconsentOverdue
+    | CoiAssigned
+    | CustodyHandoff
+    | ProductManufactured
+    | QualityReleased
+    | QualityOutOfSpec
+    | OutOfSpecDecided
+    | TemperatureLogChecked
+    | UnitQuarantined
+    | CustodyOverdue
+    | BedsideVerified
+    | BedsideCheckFailed,
     Field(discriminator="type"),
 ]
 

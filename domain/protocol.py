@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain import site_calendar
+from domain.custody_protocol import CustodyRules
 from domain.dlt_rules import DltException, ProlongedCytopenia
 from domain.expedited import ExpeditedRules
 from domain.prelymphodepletion import PreLymphodepletionRules
@@ -291,6 +292,8 @@ class Protocol(_Frozen):
     # Long-term follow-up; protocols without it end participation at the last visit.
     ltfu: LtfuRules | None = None
     amendment: AmendmentInfo | None = None
+    # Chain of identity and custody; None for protocol data written before it existed.
+    custody: CustodyRules | None = None
 
     @property
     def version(self) -> str:

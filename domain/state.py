@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.amendment_status import Reconsent
 from domain.canonical import GENESIS_HASH
+from domain.custody import CustodyState
 from domain.events import (
     InfusionWeightConfirmed,
     LymphodepletionDoseGiven,
@@ -191,6 +192,7 @@ class SubjectState(BaseModel):
     ltfu: LtfuStatus | None = None
     # A consent form this subject must sign again before further protocol procedures.
     reconsent: Reconsent | None = None
+    custody: CustodyState = CustodyState()
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
 

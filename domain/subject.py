@@ -17,6 +17,8 @@ from domain.corrections import (
     track_correctable,
     with_visit,
 )
+from domain.custody_apply import evolve_custody
+from domain.custody_rules import CUSTODY_DECIDERS, assign_coi, infusion_gate, legacy_allowed
 from domain.dosing import DoseOutOfRange, ImplausibleValue, product_dose
 from domain.eligibility import evaluate
 from domain.errors import (
@@ -80,8 +82,11 @@ def decide(
     check_plausible_dates(command, protocol)
     # Every "today" below is the site's calendar day, not the UTC one.
     now = site_time(now, protocol.calendar.timezone)
-    handler = _DECIDERS[type(command)]
-    payloads = handler(state, command, now, protocol)
+    if type(command) in CUSTODY_DECIDERS:
+        # Custody decisions look at who acts (the bedside check needs two different people).
+        payloads = CUSTODY_DECIDERS[type(command)](state, command, actor, now, protocol)
+    else:
+        payloads = _DECIDERS[type(command)](state, command, now, protocol)
     return [
         e.NewEvent(payload=p, occurred_at=command.occurred_at, reason=command.reason)
         for p in payloads
@@ -185,13 +190,17 @@ def _enroll(
         raise ValueOutOfRange(f"dose_level must be one of {', '.join(codes)}", field="dose_level")
     if cmd.route not in p.routes.allowed:
         raise ValueOutOfRange(f"route must be one of {', '.join(p.routes.allowed)}", field="route")
-    return [e.SubjectEnrolled(dose_level=cmd.dose_level, route=cmd.route)]
+    return [
+        e.SubjectEnrolled(dose_level=cmd.dose_level, route=cmd.route),
+        *assign_coi(s, cmd.occurred_at, p),
+    ]
 
 
 def _apheresis(
     s: SubjectState, cmd: c.RecordApheresis, now: datetime, p: Protocol
 ) -> list[e.EventPayload]:
     not_future(cmd.collected_on, now, "collected_on")
+    legacy_allowed(s, p, "apheresis")
     return [e.ApheresisRecorded(collected_on=cmd.collected_on, volume_ml=cmd.volume_ml)]
 
 
@@ -199,6 +208,7 @@ def _release(
     s: SubjectState, cmd: c.RecordProductRelease, now: datetime, p: Protocol
 ) -> list[e.EventPayload]:
     not_future(cmd.released_on, now, "released_on")
+    legacy_allowed(s, p, "product release")
     return [e.ProductReleased(lot=cmd.lot, released_on=cmd.released_on, total_tu=cmd.total_tu)]
 
 
@@ -292,6 +302,7 @@ def _infusion(
             f"{s.product_total_tu:.3g} TU",
             field="tu_per_kg",
         )
+    handoff = infusion_gate(s, cmd, p)
     return [
         e.InfusionRecorded(
             infused_on=cmd.infused_on,
@@ -301,7 +312,8 @@ def _infusion(
             tu_per_kg=dose.tu_per_kg,
             total_tu=dose.total_tu,
             schedule=visit_schedule(cmd.infused_on, p),
-        )
+        ),
+        *handoff,
     ]
 
 
@@ -564,6 +576,9 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
             return apply_correction(s, event, p)
         case e.ParticipationEnded():
             return {"phase": Phase(p.outcome), "outcome": p.outcome, "ended_on": p.ended_on}
+    custody = evolve_custody(s, event)
+    if custody is not None:
+        return custody
     safety = evolve_safety(s, event)
     if safety is not None:
         return safety

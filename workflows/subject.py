@@ -46,6 +46,7 @@ from workflows.amendment import AMEND_PURPOSE, AmendmentNotice
 
 __all__ = [
     "COMMAND_IDS_PATCH",
+    "CUSTODY_PATCH",
     "DEFAULT_MAX_UPDATES_PER_RUN",
     "LEAN_RESULTS_PATCH",
     "LTFU_PATCH",
@@ -90,6 +91,8 @@ SUSAR_PATCH = "issue12-susar-clocks"
 SITE_TZ_PATCH = "issue15-site-timezone"
 # Histories recorded before long-term follow-up complete at the last main-study visit.
 LTFU_PATCH = "issue15-ltfu"
+# Subjects started before the chain of identity and custody run on without it.
+CUSTODY_PATCH = "issue14-custody"
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -180,6 +183,8 @@ class SubjectWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             if self._state.phase is Phase.NEW:
                 return self._state
+        if not workflow.patched(CUSTODY_PATCH):
+            self._protocol = self._protocol.model_copy(update={"custody": None})
         while not self._finished():
             if (
                 workflow.info().is_continue_as_new_suggested()

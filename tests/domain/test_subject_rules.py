@@ -21,10 +21,13 @@ from domain.events import verify_chain
 from domain.protocol import Protocol, load_protocol
 from domain.subject import ALLOWED_PHASES, ALLOWED_ROLES, decide, fold
 from domain.values import Phase
+from tests.domain import custody_steps
 from tests.domain.journey import COORDINATOR, INVESTIGATOR, PI, SYSTEM, Journey
 from tests.domain.prechecks import weight_command
 
 PROTOCOL = load_protocol()
+_COI = "B0001260000013"
+_UNIT = f"{_COI}-AP01"
 
 
 def command_of(kind: str, j: Journey) -> Any:
@@ -122,6 +125,18 @@ def command_of(kind: str, j: Journey) -> Any:
             occurred_at=now, decision="signed", consent_version="2.0", decided_on=today
         ),
         "mark_reconsent_overdue": lambda: c.MarkReconsentOverdue(occurred_at=now),
+        # Chain of identity and custody (issue #14).
+        "record_custody": lambda: custody_steps.collect(now),
+        "record_manufactured": lambda: custody_steps.manufactured(now, _UNIT),
+        "record_quality_release": lambda: custody_steps.quality_release(now, _UNIT),
+        "decide_out_of_spec": lambda: c.DecideOutOfSpec(
+            occurred_at=now, unit_id=_UNIT, decision="use", reason="benefit outweighs"
+        ),
+        "upload_temperature_log": lambda: custody_steps.temperature_log(now, _UNIT, [4.0]),
+        "verify_bedside": lambda: custody_steps.verify(now, j.subject_id, _COI, _UNIT),
+        "mark_custody_overdue": lambda: c.MarkCustodyOverdue(
+            occurred_at=now, unit_id=_UNIT, timer="fresh_transit"
+        ),
     }
     return factories[kind]()
 

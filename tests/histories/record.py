@@ -36,6 +36,7 @@ from system.gateway import SubjectGateway
 from system.signing import SubmissionSigner
 from tests.histories.changed_workflow import ChangedSubjectWorkflow
 from tests.histories.scenarios import (
+    custody_life,
     full_life,
     refused_registration,
     repeated_command,
@@ -60,6 +61,8 @@ CURRENT: dict[str, tuple[str, Scenario]] = {
     "subject_issue13_full_lifecycle.json": ("S-HIST-I13-LIFE", full_life),
     "subject_issue13_screen_failure.json": ("S-HIST-I13-SCRF", screen_failure),
     "subject_issue13_withdrawal.json": ("S-HIST-I13-WDRL", withdrawal),
+    # The chain of custody, enrollment to bedside (patch ``issue14-custody``).
+    "subject_issue14_custody_lifecycle.json": ("S-HIST-COI1", custody_life),
 }
 CHANGED = ("changed_subject_workflow.json", "S-HIST-CHGD", screen_failure)
 # Issue 12 (dated re-checks before lymphodepletion, renal bands): recorded on their own with

@@ -8,6 +8,8 @@ from datetime import timedelta
 from domain import commands as c
 from domain.protocol import load_protocol
 from system.signing import default_signer
+from tests.domain.custody_steps import temperature_log
+from tests.workflows.custody_driver import thaw_and_check, to_site
 from tests.workflows.harness import COORDINATOR, PI, SubjectDriver
 from workflows.amendment import AMEND_PURPOSE, AmendmentNotice
 from workflows.subject import SubjectWorkflow, workflow_id_for
@@ -16,6 +18,7 @@ __all__ = [
     "APHERESIS_CORRECTION_REASON",
     "amendment_mid_follow_up",
     "correct_apheresis",
+    "custody_life",
     "full_life",
     "ltfu_entry",
     "screen_failure",
@@ -191,6 +194,11 @@ async def refused_registration(driver: SubjectDriver) -> None:
 
 async def ltfu_entry(driver: SubjectDriver) -> None:
     """Issue 15: under the amended protocol, Month 12 and then LTFU consent, its first year."""
+
+
+async def custody_life(driver: SubjectDriver) -> None:
+    """Enrollment through every custody handoff, a shipper log, the two-person bedside check
+    and the infusion, then the follow-up to completion (issue 14)."""
     await driver.register("SLE")
     await driver.consent()
     await driver.screening("SLE")
@@ -254,3 +262,14 @@ async def amendment_mid_follow_up(driver: SubjectDriver) -> None:
         ),
     )
     await driver.complete_visit("M6")
+    product = await to_site(driver)
+    await driver.send(
+        COORDINATOR, temperature_log(await driver.now(), product, [-182.0, -179.5, -181.0])
+    )
+    infusion_date = await driver.lymphodepletion()
+    await driver.give_ld_doses()
+    await driver.sleep_until(infusion_date)
+    await thaw_and_check(driver, product)
+    await driver.infuse(infusion_date)
+    for code in ("D0", "M1", "M2", "M3", "M6", "M12"):
+        await driver.complete_visit(code)

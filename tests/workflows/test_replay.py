@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.subject import (
+    CUSTODY_PATCH,
     LEAN_RESULTS_PATCH,
     LTFU_PATCH,
     SAFETY_PATCH,
@@ -43,6 +44,7 @@ def test_the_replay_guard_has_histories_to_replay() -> None:
         "subject_issue12_full_lifecycle.json",
         "subject_issue12_withdrawal.json",
         "subject_issue12_susar_overdue.json",
+        "subject_issue14_custody_lifecycle.json",
     } <= names
 
 
@@ -74,6 +76,11 @@ def test_current_histories_carry_every_patch_and_older_ones_do_not() -> None:
     assert not patched("subject_full_lifecycle.json", SITE_TZ_PATCH)
     assert patched("subject_issue15_ltfu_main_study_run.json", LTFU_PATCH)
     assert not patched("subject_full_lifecycle.json", LTFU_PATCH)
+    # Issue 14: subjects started before the chain of custody replay without it.
+    for patch in (SAFETY_PATCH, VISIT_ALERTS_PATCH, CUSTODY_PATCH):
+        assert patched("subject_issue14_custody_lifecycle.json", patch)
+    assert not patched("subject_full_lifecycle.json", CUSTODY_PATCH)
+    assert not patched("subject_issue13_full_lifecycle.json", CUSTODY_PATCH)
 
 
 def _has_patch(name: str, patch: str) -> bool:
