@@ -8,6 +8,8 @@ import typer
 
 from cli.audit import app as audit_app
 from cli.command_status import command as command_status
+from cli.custody import app as custody_app
+from cli.custody import label
 from cli.demo import app as demo_app
 from cli.eligibility import app as eligibility_app
 from cli.measure import app as measure_app
@@ -39,6 +41,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="user")
 app.add_typer(measure_app, name="measure")
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(custody_app, name="custody")
+app.command("label")(label)
 register_commands(app)
 
 

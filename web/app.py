@@ -20,6 +20,8 @@ from system.metrics import AppMetrics
 from web import (
     api,
     codec_server,
+    custody_api,
+    custody_pages,
     ops,
     overview_pages,
     pages,
@@ -105,6 +107,7 @@ def create_app(
     app.include_router(study_api.router)
     app.include_router(protocol_api.router)
     app.include_router(reconsent.router)
+    app.include_router(custody_api.router)
     app.include_router(pages.router)
     app.include_router(safety_pages.router)
     app.include_router(study_pages.router)
@@ -112,5 +115,6 @@ def create_app(
     app.include_router(overview_pages.router)
     app.include_router(security_log.router)
     app.include_router(codec_server.router)
+    app.include_router(custody_pages.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

@@ -49,8 +49,9 @@ class FormSpec:
     command_type: str | None = None
     # Values the form always sends, e.g. kind="CRS".
     fixed: Mapping[str, Any] = field(default_factory=dict)
-    # "safety" forms are offered in the subject page's adverse-event section.
-    group: Literal["course", "safety"] = "course"
+    # "safety" forms are offered in the subject page's adverse-event section, "custody" ones
+    # in its chain-of-custody section.
+    group: Literal["course", "safety", "custody"] = "course"
     # Offered only when the subject has something for the form to act on.
     applies: Callable[[SubjectState, Protocol], bool] | None = None
 

@@ -13,6 +13,7 @@ from domain.actors import Role
 from domain.protocol import Protocol
 from domain.state import SubjectState
 from domain.subject import ALLOWED_PHASES, ALLOWED_ROLES
+from web.custody_forms import CUSTODY_FORMS
 from web.errors import validation_detail
 from web.form_fields import FormField, FormSpec, fields_of
 from web.safety_forms import SAFETY_FORMS
@@ -68,6 +69,8 @@ _IMPLICIT = frozenset({"type", "occurred_at"})
 def form_for(command_type: str) -> FormSpec | None:
     if command_type in SAFETY_FORMS:
         return SAFETY_FORMS[command_type]
+    if command_type in CUSTODY_FORMS:
+        return CUSTODY_FORMS[command_type]
     entry = FORM_COMMANDS.get(command_type)
     if entry is None:
         return None
@@ -81,7 +84,7 @@ def form_for(command_type: str) -> FormSpec | None:
 def available_forms(state: SubjectState, role: Role, protocol: Protocol) -> list[FormSpec]:
     """The forms this user may use for this subject right now."""
     specs = []
-    for key in (*FORM_COMMANDS, *SAFETY_FORMS):
+    for key in (*FORM_COMMANDS, *SAFETY_FORMS, *CUSTODY_FORMS):
         spec = form_for(key)
         if spec is None or key == "register":
             continue

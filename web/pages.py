@@ -26,6 +26,7 @@ from web.charts import phase_spans, swimlane_svg
 from web.commands import form_command_id
 from web.context import AppContext, context
 from web.csrf import form_actor, form_writer
+from web.custody_view import unit_views
 from web.errors import status_for
 from web.forms import FormInputError, FormSpec, available_forms, form_errors, form_for, parse_form
 from web.ics import calendar
@@ -271,6 +272,10 @@ async def subject_page_response(
         visits=visits,
         forms=[f for f in forms if f.group == "course"],
         safety_forms=[f for f in forms if f.group == "safety"],
+        custody_forms=[f for f in forms if f.group == "custody"],
+        custody_coi=stored.custody.coi,
+        custody_units=unit_views(stored),
+        can_write=actor.role.value != "monitor",
         adverse_events=ae_rows(stored, protocol, today),
         dlt_outcome=stored.dlt_outcome,
         monitoring=monitoring_days(events, stored, protocol, today),

@@ -1,0 +1,111 @@
+"""REST API of the chain of custody: shipper-log CSV upload, labels, the material board.
+
+Handoffs, release, the PI's out-of-spec decision and the bedside check are ordinary commands
+sent to ``POST /api/subjects/{id}/commands``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from domain import custody_commands as cc
+from domain.actors import Actor
+from domain.custody import CustodyUnit
+from domain.errors import MissingPrerequisite, NotFound, ValueOutOfRange
+from domain.shipper_log import parse_logger_csv
+from domain.state import SubjectState
+from domain.subject import fold
+from domain.values import Phase
+from web.api import check_role
+from web.context import AppContext, context
+from web.custody_view import MaterialItem, material_board
+from web.labels import label_png
+from web.security import api_actor, api_writer
+from workflows.subject import SubmitResult
+
+__all__ = ["custody_states", "label_for", "router", "stored_state", "temperature_command"]
+
+router = APIRouter(prefix="/api", tags=["custody"])
+
+Ctx = Annotated[AppContext, Depends(context)]
+Reader = Annotated[Actor, Depends(api_actor)]
+Writer = Annotated[Actor, Depends(api_writer)]
+
+_MAX_CSV_BYTES = 2_000_000
+# Phases in which a subject's material can be anywhere but in the subject.
+_MOVING = (Phase.ENROLLED, Phase.APHERESIS, Phase.AWAITING_PRODUCT, Phase.LYMPHODEPLETION)
+
+
+async def stored_state(ctx: AppContext, subject_id: str) -> SubjectState:
+    """The subject folded from the store, so labels print while Temporal is down."""
+    events = await asyncio.to_thread(ctx.store.read_stream, subject_id)
+    if not events:
+        raise NotFound(f"no subject {subject_id!r}", field="subject_id")
+    return fold(events)
+
+
+async def custody_states(ctx: AppContext) -> list[SubjectState]:
+    def load() -> list[SubjectState]:
+        rows = [r for phase in _MOVING for r in ctx.store.board(phase.value)]
+        return [fold(ctx.store.read_stream(r.subject_id)) for r in rows]
+
+    return await asyncio.to_thread(load)
+
+
+def label_for(state: SubjectState, unit_id: str | None) -> bytes:
+    if state.custody.coi is None:
+        raise MissingPrerequisite(
+            f"subject {state.subject_id} has no chain-of-identity id (not enrolled under the "
+            "chain of custody)",
+            field="subject_id",
+        )
+    unit: CustodyUnit | None = None
+    if unit_id:
+        unit = state.custody.unit(unit_id)
+        if unit is None:
+            raise NotFound(f"unit {unit_id} is not one of this subject's units", field="unit_id")
+    return label_png(state.subject_id, state.custody.coi, unit)
+
+
+def temperature_command(unit_id: str, logger_id: str, body: bytes) -> cc.UploadTemperatureLog:
+    if len(body) > _MAX_CSV_BYTES:
+        raise ValueOutOfRange(f"the CSV is larger than {_MAX_CSV_BYTES} bytes", field="csv")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueOutOfRange("the CSV is not UTF-8 text", field="csv") from exc
+    if not logger_id.strip():
+        raise ValueOutOfRange("logger_id is required", field="logger_id")
+    return cc.UploadTemperatureLog(
+        occurred_at=datetime.now(UTC),
+        unit_id=unit_id,
+        logger_id=logger_id.strip(),
+        readings=parse_logger_csv(text),
+    )
+
+
+@router.post("/subjects/{subject_id}/units/{unit_id}/temperature-log")
+async def upload_temperature_log(
+    subject_id: str, unit_id: str, request: Request, actor: Writer, ctx: Ctx, logger_id: str = ""
+) -> SubmitResult:
+    """A shipper data-logger CSV (``text/csv`` body: a time and a °C column) for one unit."""
+    command = temperature_command(unit_id, logger_id, await request.body())
+    check_role(command, actor)
+    return await ctx.gateway.submit(subject_id, command, actor)
+
+
+@router.get("/subjects/{subject_id}/label.png", response_class=Response)
+async def label(subject_id: str, _: Reader, ctx: Ctx, unit_id: str = "") -> Response:
+    """The subject's COI label, or a unit's label with ``?unit_id=``: PNG with a QR code."""
+    png = label_for(await stored_state(ctx, subject_id), unit_id or None)
+    return Response(png, media_type="image/png")
+
+
+@router.get("/custody/board")
+async def custody_board(_: Reader, ctx: Ctx) -> list[MaterialItem]:
+    """Material in transit, in manufacturing or awaiting infusion, across all subjects."""
+    return material_board(await custody_states(ctx))
