@@ -92,6 +92,19 @@ def render_summary(report: SimulationReport, console: Console) -> None:
         f"manufacturing failures {f.manufacturing_failures}"
     )
     _render_safety(f.safety, console)
+    if f.custody is not None:
+        k = f.custody
+        console.print(
+            f"chain of custody: {k.units} units, {k.handoffs} timeline entries, "
+            f"{k.excursions} excursion(s), {k.quarantined} quarantined, "
+            f"{k.out_of_spec_lots} out-of-spec lot(s) decided by the PI, bedside checks "
+            f"passed {k.bedside_checks_passed} / failed {k.bedside_checks_failed}"
+        )
+        console.print(
+            f"vein-to-vein time (collection to infusion, {k.vein_to_vein_subjects} subjects): "
+            f"median {k.vein_to_vein_days_median} days "
+            f"(min {k.vein_to_vein_days_min}, max {k.vein_to_vein_days_max})"
+        )
     console.print(
         f"commands sent {report.commands_sent}, events written {report.events_written} "
         f"(store holds {report.store_events}), chains verified "

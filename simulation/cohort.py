@@ -27,6 +27,7 @@ from domain.measurements import (
 from domain.protocol import Protocol
 from domain.schedule import visit_schedule
 from domain.values import Disease, Phase, Response, Route, Sex
+from simulation.custody import CustodyPlan, plan_chain, plan_collection
 from simulation.plan import Action, Scenario, SubjectPlan, WithdrawalPhase
 from simulation.records import FAILURE_REASONS, screening_record
 from simulation.safety import SafetyProfile, draw_profile, plan_safety, with_rare
@@ -86,7 +87,10 @@ class _Builder:
     steps: list[tuple[Action, Phase]] = field(default_factory=list)
 
     def add(self, day: date, actor: Actor, command: c.Command, phase: Phase) -> None:
-        self.steps.append((Action(_at(day), self.subject_id, actor, command), phase))
+        self.add_at(_at(day), actor, command, phase)
+
+    def add_at(self, at: datetime, actor: Actor, command: c.Command, phase: Phase) -> None:
+        self.steps.append((Action(at, self.subject_id, actor, command), phase))
 
 
 def _scenarios(n: int, rng: random.Random, mix: CohortMix) -> list[Scenario]:
@@ -179,8 +183,14 @@ def _plan_subject(
     mix: CohortMix,
     rng: random.Random,
     safety: tuple[SafetyProfile, random.Random],
+    custody: CustodyPlan | None = None,
 ) -> SubjectPlan:
     b = _Builder(subject_id)
+    # The chain of custody draws from its own generator, so the rest of the cohort stays as
+    # the same seed drew it before the chain existed.
+    crng = random.Random(f"custody:{subject_id}")
+    tracked = protocol.custody is not None
+    custody = custody or CustodyPlan()
     sex: Sex = "female" if rng.random() < 0.78 else "male"
     age_days = rng.randint(19 * 366, 64 * 365)
     birth = start - timedelta(days=age_days)
@@ -252,8 +262,33 @@ def _plan_subject(
         c.EnrollSubject(occurred_at=_at(day), dose_level=dose_level, route=route),
         Phase.ENROLLED,
     )
+    enrolled_on = day
     day += timedelta(days=rng.randint(2, 6))
-    _apheresis(b, day, rng)
+    number = 1
+    if tracked:
+        started = plan_collection(
+            b.add_at, subject_id, enrolled_on, _at(day), number, protocol, crng,
+            excursion=custody.excursion,
+        )  # fmt: skip
+        if custody.excursion:
+            refused = started + timedelta(hours=2)
+            b.add_at(
+                refused,
+                COORDINATOR,
+                c.RecordManufacturingFailure(
+                    occurred_at=refused,
+                    failed_on=refused.date(),
+                    detail="fresh unit quarantined after a shipper temperature excursion",
+                ),
+                Phase.ENROLLED,
+            )
+            day = refused.date() + timedelta(days=3)
+            number += 1
+            started = plan_collection(
+                b.add_at, subject_id, enrolled_on, _at(day), number, protocol, crng
+            )
+    else:
+        _apheresis(b, day, rng)
     weight = round(rng.uniform(45, 95), 1)
     height = float(rng.randint(150, 185))
     tu_per_kg = _tu_per_kg(protocol, dose_level, rng)
@@ -270,21 +305,36 @@ def _plan_subject(
             Phase.ENROLLED,
         )
         day += timedelta(days=rng.randint(3, 7))
-        _apheresis(b, day, rng)
+        if tracked:
+            number += 1
+            started = plan_collection(
+                b.add_at, subject_id, enrolled_on, _at(day), number, protocol, crng
+            )
+        else:
+            _apheresis(b, day, rng)
     day += timedelta(days=rng.randint(12, 20))
-    b.add(
-        day,
-        COORDINATOR,
-        c.RecordProductRelease(
-            occurred_at=_at(day),
-            lot=f"JY231-{subject_id}-{len(b.steps)}",
-            released_on=day,
-            total_tu=round(tu_per_kg * weight * rng.uniform(1.2, 2.0), -3),
-        ),
-        Phase.AWAITING_PRODUCT,
-    )
+    release_day = day
+    total_tu = round(tu_per_kg * weight * rng.uniform(1.2, 2.0), -3)
+    if not tracked:
+        b.add(
+            day,
+            COORDINATOR,
+            c.RecordProductRelease(
+                occurred_at=_at(day),
+                lot=f"JY231-{subject_id}-{len(b.steps)}",
+                released_on=day,
+                total_tu=total_tu,
+            ),
+            Phase.AWAITING_PRODUCT,
+        )
     day += timedelta(days=rng.randint(1, 3))
     infusion = day + timedelta(days=7)
+    if tracked:
+        plan_chain(
+            b.add_at, subject_id, enrolled_on, started, release_day, infusion, total_tu,
+            weight, tu_per_kg, protocol, apheresis_number=number,
+            out_of_spec=custody.out_of_spec, clinic=_at,
+        )  # fmt: skip
     egfr = record.egfr.value if record.egfr is not None else 90.0
     wocbp = sex == "female" and childbearing
     doses = _plan_lymphodepletion(b, day, infusion, weight, height, egfr, wocbp, protocol)
@@ -518,6 +568,7 @@ def plan_cohort(
     scenarios = _scenarios(n, rng, mix)
     diseases = _diseases(n, rng)
     safety = _safety_profiles(n, seed, scenarios, protocol)
+    custody = _custody_plans(scenarios)
     plans = [
         _plan_subject(
             f"{prefix}-{i + 1:04d}",
@@ -528,10 +579,23 @@ def plan_cohort(
             mix,
             rng,
             safety[i],
+            custody[i],
         )
         for i, (disease, scenario) in enumerate(zip(diseases, scenarios, strict=True))
     ]
     return _ensure_a_missed_visit(plans)
+
+
+def _custody_plans(scenarios: Sequence[Scenario]) -> list[CustodyPlan]:
+    """One out-of-spec lot (the PI decides to use it) and a shipper excursion in every
+    eighth completer (the fresh unit is quarantined and collected again)."""
+    plans = [CustodyPlan() for _ in scenarios]
+    completers = [i for i, s in enumerate(scenarios) if s == "completes"]
+    if completers:
+        plans[completers[0]] = CustodyPlan(out_of_spec=True)
+    for i in completers[1::8]:
+        plans[i] = CustodyPlan(excursion=True)
+    return plans
 
 
 def _safety_profiles(

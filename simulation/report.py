@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.state import SubjectState
 from domain.values import VisitStatus
+from simulation.custody import CustodyFigures, custody_figures
 from simulation.plan import SubjectPlan
 from simulation.safety_figures import SafetyFigures, safety_figures
 
@@ -51,6 +52,8 @@ class CohortFigures(BaseModel):
     missed_visit_deviations: int
     manufacturing_failures: int
     safety: SafetyFigures
+    # The chain of custody: units, incidents and vein-to-vein time (issue 14).
+    custody: CustodyFigures | None = None
 
 
 class SimulationReport(BaseModel):
@@ -141,4 +144,5 @@ def cohort_figures(
         ),
         manufacturing_failures=sum(s.manufacturing_failures for s in states),
         safety=safety_figures(states, sae_report_hours),
+        custody=custody_figures(states),
     )

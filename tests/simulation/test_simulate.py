@@ -273,3 +273,32 @@ def test_years_15_carries_the_completers_through_long_term_follow_up_to_its_end(
         assert state.phase.value == "completed"
         assert state.ended_on is not None and state.infusion_date is not None
         assert (state.ended_on - state.infusion_date).days >= 15 * 365 - 60
+def test_the_custody_chain_runs_with_an_excursion_and_an_out_of_spec_lot_and_reports_vein_to_vein(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, report, url = small_run
+    custody = report["figures"]["custody"]
+    infused = report["figures"]["safety"]["subjects_infused"]
+    assert custody["excursions"] >= 1 and custody["quarantined"] >= 1
+    assert custody["out_of_spec_lots"] == 1
+    assert custody["bedside_checks_passed"] == infused
+    assert custody["bedside_checks_failed"] == 0
+    assert custody["vein_to_vein_subjects"] == infused
+    assert 14 <= custody["vein_to_vein_days_median"] <= 60
+    store = SqlEventStore(url)
+    try:
+        types = {e.type for s in store.streams() for e in store.read_stream(s)}
+    finally:
+        store.close()
+    assert {"quality.out_of_spec", "quality.oos_decided", "custody.quarantined"} <= types
+    assert "product.released" not in types
+
+
+def test_a_planned_chain_names_the_units_the_domain_will_issue(protocol: Protocol) -> None:
+    plans = plan_cohort(12, seed=7, first_day=FIRST_DAY, protocol=protocol)
+    completer = next(p for p in plans if p.expected_phase is Phase.COMPLETED)
+    bedside = [a.command for a in completer.actions if a.command.type == "verify_bedside"]
+    assert len(bedside) == 2 and {a.actor.user_id for a in completer.actions
+                                  if a.command.type == "verify_bedside"} == {
+        "sim-coordinator", "sim-investigator"}  # fmt: skip
+    assert bedside[0].unit_id.startswith(bedside[0].coi)  # type: ignore[union-attr]
