@@ -226,6 +226,15 @@ class CustodyState(BaseModel):
         return tuple(unit if u.unit_id == unit.unit_id else u for u in self.units)
 
     @property
+    def vein_to_vein_days(self) -> float | None:
+        """First collection to infusion, in days; None until the product is infused."""
+        collected = [u.collected_at for u in self.units if u.collected_at is not None]
+        infused = [e.at for u in self.units for e in u.timeline if e.step == "infused"]
+        if not collected or not infused:
+            return None
+        return (infused[0] - min(collected)).total_seconds() / 86_400
+
+    @property
     def in_force(self) -> bool:
         """The chain (and its bedside gate) applies once any unit of the subject exists."""
         return bool(self.units)

@@ -488,7 +488,11 @@ def custody_timers(s: SubjectState, p: Protocol) -> list[tuple[datetime, cc.Mark
     if p.custody is None or s.phase.is_terminal:
         return []
     out: list[tuple[datetime, cc.MarkCustodyOverdue]] = []
+    latest = {u.kind: u.unit_id for u in s.custody.units}
     for unit in s.custody.units:
+        # A quarantined unit, or one a later collection replaced, is out of the running.
+        if unit.quarantined or latest[unit.kind] != unit.unit_id:
+            continue
         for timer in ("fresh_transit", "thaw_to_infusion"):
             due = _overdue_due(unit, p.custody, timer)
             if due is not None:

@@ -244,16 +244,7 @@ class CustodyFigures(BaseModel):
 
 def custody_figures(states: Sequence[SubjectState]) -> CustodyFigures:
     """Vein-to-vein time (first collection to infusion) and the chain's incidents."""
-    days: list[float] = []
-    for s in states:
-        collected = [
-            u.collected_at for u in s.custody.units if u.kind == "apheresis" and u.collected_at
-        ]
-        infused = [
-            entry.at for u in s.custody.units for entry in u.timeline if entry.step == "infused"
-        ]
-        if collected and infused:
-            days.append((infused[0] - min(collected)).total_seconds() / 86_400)
+    days = [d for s in states if (d := s.custody.vein_to_vein_days) is not None]
     units = [u for s in states for u in s.custody.units]
     return CustodyFigures(
         subjects_with_coi=sum(1 for s in states if s.custody.coi),

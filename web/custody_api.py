@@ -22,12 +22,19 @@ from domain.subject import fold
 from domain.values import Phase
 from web.api import check_role
 from web.context import AppContext, context
-from web.custody_view import MaterialItem, material_board
+from web.custody_view import MaterialItem, VeinToVein, material_board, vein_to_vein
 from web.labels import label_png
 from web.security import api_actor, api_writer
 from workflows.subject import SubmitResult
 
-__all__ = ["custody_states", "label_for", "router", "stored_state", "temperature_command"]
+__all__ = [
+    "all_custody_states",
+    "custody_states",
+    "label_for",
+    "router",
+    "stored_state",
+    "temperature_command",
+]
 
 router = APIRouter(prefix="/api", tags=["custody"])
 
@@ -51,6 +58,16 @@ async def stored_state(ctx: AppContext, subject_id: str) -> SubjectState:
 async def custody_states(ctx: AppContext) -> list[SubjectState]:
     def load() -> list[SubjectState]:
         rows = [r for phase in _MOVING for r in ctx.store.board(phase.value)]
+        return [fold(ctx.store.read_stream(r.subject_id)) for r in rows]
+
+    return await asyncio.to_thread(load)
+
+
+async def all_custody_states(ctx: AppContext) -> list[SubjectState]:
+    """Every subject folded, for the vein-to-vein figures (a pilot's handful of streams)."""
+
+    def load() -> list[SubjectState]:
+        rows = [r for r in ctx.store.board() if r.phase not in (Phase.NEW, Phase.REGISTERED)]
         return [fold(ctx.store.read_stream(r.subject_id)) for r in rows]
 
     return await asyncio.to_thread(load)
@@ -109,3 +126,9 @@ async def label(subject_id: str, _: Reader, ctx: Ctx, unit_id: str = "") -> Resp
 async def custody_board(_: Reader, ctx: Ctx) -> list[MaterialItem]:
     """Material in transit, in manufacturing or awaiting infusion, across all subjects."""
     return material_board(await custody_states(ctx))
+
+
+@router.get("/custody/vein-to-vein")
+async def custody_vein_to_vein(_: Reader, ctx: Ctx) -> VeinToVein:
+    """Days from first collection to infusion per infused subject, and their median."""
+    return vein_to_vein(await all_custody_states(ctx))

@@ -14,8 +14,14 @@ from domain.actors import Actor
 from domain.errors import DomainError
 from web.api import check_role
 from web.context import AppContext, context
-from web.custody_api import custody_states, label_for, stored_state, temperature_command
-from web.custody_view import material_board
+from web.custody_api import (
+    all_custody_states,
+    custody_states,
+    label_for,
+    stored_state,
+    temperature_command,
+)
+from web.custody_view import material_board, vein_to_vein
 from web.errors import status_for, validation_detail
 from web.pages import FormWriter, subject_page_response
 from web.rendering import render
@@ -57,7 +63,8 @@ async def printable_label(
 @router.get("/material")
 async def material_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
     items = material_board(await custody_states(ctx))
-    return render(ctx, request, "material.html", actor=actor, items=items)
+    v2v = vein_to_vein(await all_custody_states(ctx))
+    return render(ctx, request, "material.html", actor=actor, items=items, v2v=v2v)
 
 
 @router.post("/subjects/{subject_id}/temperature-log")

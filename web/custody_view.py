@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from statistics import median
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -11,7 +12,15 @@ from pydantic import BaseModel, ConfigDict
 from domain.custody import CustodyUnit, format_coi
 from domain.state import SubjectState
 
-__all__ = ["MaterialItem", "UnitView", "material_board", "status_of", "unit_views"]
+__all__ = [
+    "MaterialItem",
+    "UnitView",
+    "VeinToVein",
+    "material_board",
+    "status_of",
+    "unit_views",
+    "vein_to_vein",
+]
 
 Stage = Literal["in_transit", "in_manufacturing", "awaiting_infusion", "done"]
 
@@ -70,6 +79,25 @@ class MaterialItem(BaseModel):
     temperature: str
 
 
+class VeinToVein(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    per_subject: tuple[tuple[str, float], ...]
+    median_days: float | None
+
+
+def vein_to_vein(states: Iterable[SubjectState]) -> VeinToVein:
+    """Collection to infusion per infused subject, and the median over them."""
+    rows = tuple(
+        (s.subject_id, round(days, 1))
+        for s in states
+        if (days := s.custody.vein_to_vein_days) is not None
+    )
+    return VeinToVein(
+        per_subject=rows, median_days=round(median(d for _, d in rows), 1) if rows else None
+    )
+
+
 def unit_views(state: SubjectState) -> list[UnitView]:
     return [
         UnitView(
@@ -88,12 +116,14 @@ def material_board(states: Iterable[SubjectState]) -> list[MaterialItem]:
     for s in states:
         if s.custody.coi is None:
             continue
+        latest = {u.kind: u.unit_id for u in s.custody.units}
         for u in s.custody.units:
             stage = status_of(u)
             consumed = u.kind == "apheresis" and any(
                 p.parent_unit_id == u.unit_id for p in s.custody.units
             )
-            if stage == "done" or consumed:
+            # A unit a later collection or lot replaced has left the chain.
+            if stage == "done" or consumed or latest[u.kind] != u.unit_id:
                 continue
             items.append(
                 MaterialItem(

@@ -411,3 +411,15 @@ def test_with_require_chain_the_legacy_apheresis_is_refused() -> None:
     j = enrolled(protocol=strict)
     with pytest.raises(WrongPhase, match="through the chain of custody"):
         decide(j.state, j.apheresis(), COORDINATOR, j.now, strict)
+
+
+def test_a_unit_replaced_by_a_new_collection_runs_no_clock() -> None:
+    j = enrolled()
+    j.send(COORDINATOR, collect(j.now))
+    j.send(COORDINATOR, j.failure())
+    j.send(COORDINATOR, collect(j.now))
+    deadline = next_deadline(j.state, PROTOCOL)
+    assert deadline is not None and isinstance(deadline.command, cc.MarkCustodyOverdue)
+    assert deadline.command.unit_id.endswith("-AP02")
+    j.send(COORDINATOR, temperature_log(j.now, deadline.command.unit_id, [4.0, 14.0]))
+    assert next_deadline(j.state, PROTOCOL) is None
