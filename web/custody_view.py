@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from statistics import median
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
@@ -104,7 +105,7 @@ def unit_views(state: SubjectState) -> list[UnitView]:
             unit=u,
             stage=status_of(u),
             temperature=_temperature(u),
-            label_url=f"/subjects/{state.subject_id}/label.png?unit_id={u.unit_id}",
+            label_url=f"/subjects/{state.subject_id}/label.png?unit_id={quote(u.unit_id)}",
         )
         for u in state.custody.units
     ]

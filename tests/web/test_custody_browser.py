@@ -61,19 +61,34 @@ async def test_print_a_label_check_at_the_bedside_twice_and_see_the_custody_time
     subject_id: str,
 ) -> None:
     coi, product = await thawed_product(time_env, task_queue, protocol, subject_id)
+    logged_at = (await time_env.get_current_time()).isoformat()
 
     nurse = await browser.new_page(viewport={"width": 1280, "height": 900})
     await nurse.add_init_script("window.print = () => { window.__printed = true; };")
     await log_in(nurse, live_server, "cora")
     await nurse.goto(f"{live_server.url}/subjects/{subject_id}")
     await expect(nurse.locator("#coi")).to_have_text(coi)
-    await nurse.locator(f"#unit-{product} a:has-text('label')").click()
+    await nurse.locator(f"[id=\"unit-{product}\"] a:has-text('label')").click()
     image = nurse.locator("#label-image")
     await expect(image).to_be_visible()
     width = await image.evaluate("img => img.complete ? img.naturalWidth : 0")
     assert width > 0
     await nurse.click("#print-label")
     assert await nurse.evaluate("window.__printed === true")
+
+    # A shipper's data-logger export for the fresh unit, uploaded from the subject page.
+    await nurse.goto(f"{live_server.url}/subjects/{subject_id}")
+    fresh = f"{coi}-AP01"
+    await nurse.select_option("select[name=unit_id]", fresh)
+    await nurse.fill("input[name=logger_id]", "DS-0042")
+    csv = f"timestamp,celsius\n{logged_at},4.5\n{logged_at},5.0\n"
+    await nurse.set_input_files(
+        "input[name=csv]",
+        files=[{"name": "log.csv", "mimeType": "text/csv", "buffer": csv.encode()}],
+    )
+    await nurse.click("button:has-text('Check and record')")
+    await expect(nurse.locator(".notice")).to_contain_text("temperature.log_checked", timeout=15000)
+    await expect(nurse.locator(f'[id="unit-{fresh}"]')).to_contain_text("temperature within limits")
 
     await bedside_check(nurse, live_server, subject_id, coi, product)
     await expect(nurse.locator(".notice")).to_contain_text("bedside_check.verified", timeout=15000)
@@ -91,7 +106,7 @@ async def test_print_a_label_check_at_the_bedside_twice_and_see_the_custody_time
         "bedside_check.verified", timeout=15000
     )
 
-    timeline = investigator.locator(f"#unit-{product} .custody-timeline")
+    timeline = investigator.locator(f'[id="unit-{product}"] .custody-timeline')
     for step in ("manufactured", "quality released", "shipped cryopreserved", "stored", "thawed"):
         await expect(timeline).to_contain_text(step)
     await expect(timeline).to_contain_text("verified by cora")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 from domain import commands as c
 from domain.protocol import load_protocol
@@ -35,7 +36,7 @@ def test_units_move_from_transit_to_manufacturing_to_awaiting_infusion() -> None
     ]
     views = unit_views(waiting.state)
     assert [v.stage for v in views] == ["in_manufacturing", "awaiting_infusion"]
-    assert views[1].label_url.endswith(f"unit_id={views[1].unit.unit_id}")
+    assert views[1].label_url.endswith(f"unit_id={quote(views[1].unit.unit_id)}")
 
 
 def test_a_replaced_apheresis_unit_leaves_the_board() -> None:
