@@ -134,6 +134,40 @@ def verify(
 
 
 @app.command()
+def book(
+    subject_id: str,
+    apheresis_on: Annotated[str, typer.Option(help="Apheresis day (YYYY-MM-DD)")],
+    user: User = None,
+    password: Password = None,
+    as_json: AsJson = False,
+) -> None:
+    """Book or move the apheresis day; refused (exit 1) when its week is full."""
+    result = client(user, password).post(
+        f"/api/subjects/{subject_id}/slots", {"apheresis_on": apheresis_on}
+    )
+    print_result(result, as_json)
+
+
+@app.command()
+def slots(user: User = None, password: Password = None, as_json: AsJson = False) -> None:
+    """Booked apheresis and manufacturing slots per week against the site's capacity."""
+    weeks = client(user, password).get("/api/custody/slots")
+    if as_json:
+        print_json(weeks)
+        return
+    rows = [
+        [
+            w["week"],
+            f"{w['apheresis']}/{w['apheresis_capacity']}",
+            f"{w['manufacturing']}/{w['manufacturing_capacity']}",
+            "OVER CAPACITY" if w["over_capacity"] else "",
+        ]
+        for w in weeks
+    ]
+    print_table("Slots", ("Week", "Apheresis", "Manufacturing", ""), rows)
+
+
+@app.command()
 def board(user: User = None, password: Password = None, as_json: AsJson = False) -> None:
     """Material in transit, in manufacturing or awaiting infusion."""
     items = client(user, password).get("/api/custody/board")

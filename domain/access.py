@@ -63,6 +63,7 @@ ALLOWED_ROLES: dict[str, frozenset[Role]] = {
     "upload_temperature_log": _STAFF,
     "verify_bedside": _STAFF,
     "mark_custody_overdue": _SYSTEM,
+    "book_slots": _STAFF,
 }
 
 _ACTIVE = frozenset(p for p in Phase if p.is_active)
@@ -131,4 +132,6 @@ ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
     "upload_temperature_log": _CUSTODY,
     "verify_bedside": frozenset({Phase.LYMPHODEPLETION}),
     "mark_custody_overdue": _CUSTODY,
+    # Moved until the collection happens.
+    "book_slots": frozenset({Phase.ENROLLED}),
 }

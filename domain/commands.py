@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, m
 from domain.actors import Actor
 from domain.amendment_commands import MarkReconsentOverdue, RecordReconsent
 from domain.custody_commands import (
+    BookSlots,
     DecideOutOfSpec,
     MarkCustodyOverdue,
     RecordCustodyHandoff,
@@ -35,6 +36,7 @@ from domain.values import Disease, EndOutcome, Response, Route, Sex
 __all__ = [
     "AeId",
     "ApproveLymphodepletion",
+    "BookSlots",
     "CloseDltWindow",
     "Command",
     "CompleteLtfuVisit",
@@ -460,7 +462,8 @@ Command = Annotated[
     | DecideOutOfSpec
     | UploadTemperatureLog
     | VerifyBedside
-    | MarkCustodyOverdue,
+    | MarkCustodyOverdue
+    | BookSlots,
     Field(discriminator="type"),
 ]
 

@@ -27,6 +27,7 @@ __all__ = [
     "CustodyStep",
     "CustodyUnit",
     "ReleaseStatus",
+    "SlotChain",
     "UnitKind",
     "coi_sequence",
     "format_coi",
@@ -205,10 +206,27 @@ class BedsideCheck(BaseModel):
         return self.passed_at is not None
 
 
+class SlotChain(BaseModel):
+    """The dates booked for a subject's chain, from the apheresis day and the lead times."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    apheresis_on: date
+    manufacturing_start_on: date
+    release_on: date
+    at_site_on: date
+    earliest_infusion_on: date
+
+    @property
+    def planned_vein_to_vein_days(self) -> int:
+        return (self.earliest_infusion_on - self.apheresis_on).days
+
+
 class CustodyState(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     coi: str | None = None
+    booking: SlotChain | None = None
     units: tuple[CustodyUnit, ...] = ()
     bedside: BedsideCheck | None = None
     failed_checks: int = 0

@@ -6,7 +6,7 @@ from typing import Any
 
 from domain import custody_events as ce
 from domain import events as e
-from domain.custody import BedsideCheck, CustodyEntry, CustodyState, CustodyUnit
+from domain.custody import BedsideCheck, CustodyEntry, CustodyState, CustodyUnit, SlotChain
 from domain.state import SubjectState
 from domain.values import Phase
 
@@ -57,6 +57,15 @@ def evolve_custody(s: SubjectState, event: e.Event) -> dict[str, Any] | None:
     match p:
         case ce.CoiAssigned():
             return {"custody": custody.model_copy(update={"coi": p.coi})}
+        case ce.SlotsBooked():
+            booking = SlotChain(
+                apheresis_on=p.apheresis_on,
+                manufacturing_start_on=p.manufacturing_start_on,
+                release_on=p.release_on,
+                at_site_on=p.at_site_on,
+                earliest_infusion_on=p.earliest_infusion_on,
+            )
+            return {"custody": custody.model_copy(update={"booking": booking})}
         case ce.CustodyHandoff(step="collected"):
             unit = CustodyUnit(
                 unit_id=p.unit_id,

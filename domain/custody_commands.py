@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from domain.custody_events import CertificateOfAnalysis
 
 __all__ = [
+    "BookSlots",
     "DecideOutOfSpec",
     "MarkCustodyOverdue",
     "RecordCustodyHandoff",
@@ -122,6 +123,13 @@ class VerifyBedside(_Command):
     unit_id: ScannedId
     weight_kg: float = Field(gt=0, le=400, allow_inf_nan=False)
     tu_per_kg: float = Field(gt=0, allow_inf_nan=False)
+
+
+class BookSlots(_Command):
+    """Book (or move) the subject's apheresis day; the chain's other dates follow from it."""
+
+    type: Literal["book_slots"] = "book_slots"
+    apheresis_on: date
 
 
 class MarkCustodyOverdue(_Command):

@@ -18,6 +18,7 @@ __all__ = [
     "ProductManufactured",
     "QualityOutOfSpec",
     "QualityReleased",
+    "SlotsBooked",
     "TemperatureLogChecked",
     "TemperatureReading",
     "UnitQuarantined",
@@ -60,6 +61,18 @@ class CoiAssigned(_Payload):
     facility_code: str
     year: int
     sequence: int
+
+
+class SlotsBooked(_Payload):
+    """The apheresis and manufacturing slots booked for the subject (again, when rescheduled)."""
+
+    type: Literal["custody.slots_booked"] = "custody.slots_booked"
+    apheresis_on: date
+    manufacturing_start_on: date
+    release_on: date
+    at_site_on: date
+    earliest_infusion_on: date
+    rescheduled: bool = False
 
 
 class CustodyHandoff(_Payload):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["AcceptanceLimits", "CustodyRules", "TemperatureRange"]
+__all__ = ["AcceptanceLimits", "CustodyRules", "SlotRules", "TemperatureRange"]
 
 
 class _Frozen(BaseModel):
@@ -48,6 +48,18 @@ class TemperatureRange(_Frozen):
         return f"{self.min_c:g}–{self.max_c:g} °C"
 
 
+class SlotRules(_Frozen):
+    """Apheresis and manufacturing capacity and lead times of the site and its manufacturer."""
+
+    apheresis_per_week: int = Field(gt=0)
+    manufacturing_per_week: int = Field(gt=0)
+    # Earliest apheresis after enrollment (scheduling, venous access, washout).
+    days_to_apheresis: int = Field(ge=0)
+    manufacturing_days: int = Field(gt=0)
+    release_testing_days: int = Field(ge=0)
+    shipping_days: int = Field(ge=0)
+
+
 class CustodyRules(_Frozen):
     site_default: bool = False
     # Site id -> ISBT 128 facility identification number (FIN): a letter and four digits.
@@ -63,6 +75,7 @@ class CustodyRules(_Frozen):
     fresh_temperature: TemperatureRange
     cryopreserved_temperature: TemperatureRange
     acceptance: AcceptanceLimits
+    slots: SlotRules | None = None
 
     @model_validator(mode="after")
     def _codes_are_fins(self) -> CustodyRules:

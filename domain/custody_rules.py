@@ -13,12 +13,14 @@ from domain import events as e
 from domain.actors import Actor
 from domain.custody import (
     CustodyUnit,
+    SlotChain,
     coi_sequence,
     make_coi,
     normalise_id,
     unit_id_for,
 )
 from domain.custody_protocol import CustodyRules
+from domain.custody_slots import chain_from, first_apheresis_day
 from domain.errors import MissingPrerequisite, NotFound, ValueOutOfRange, WrongPhase
 from domain.guards import CLOCK_SKEW, deviation, not_future
 from domain.protocol import Protocol
@@ -59,7 +61,7 @@ def assign_coi(s: SubjectState, at: datetime, p: Protocol) -> list[e.EventPayloa
             field="site_id",
         )
     sequence = coi_sequence(s.subject_id)
-    return [
+    out: list[e.EventPayload] = [
         ce.CoiAssigned(
             coi=make_coi(facility, at.year, sequence),
             facility_code=facility,
@@ -67,6 +69,33 @@ def assign_coi(s: SubjectState, at: datetime, p: Protocol) -> list[e.EventPayloa
             sequence=sequence,
         )
     ]
+    rules = p.custody.slots
+    if rules is not None:
+        first = first_apheresis_day(at.date(), rules, p.calendar)
+        out.append(_booked(chain_from(first, rules, p), rescheduled=False))
+    return out
+
+
+def _booked(chain: SlotChain, *, rescheduled: bool) -> ce.SlotsBooked:
+    return ce.SlotsBooked(**chain.model_dump(), rescheduled=rescheduled)
+
+
+def _book(
+    s: SubjectState, cmd: cc.BookSlots, actor: Actor, now: datetime, p: Protocol
+) -> list[e.EventPayload]:
+    rules = _rules(p).slots
+    if rules is None:
+        raise MissingPrerequisite("the protocol has no manufacturing slot data", field="type")
+    if s.custody.coi is None:
+        raise MissingPrerequisite("the subject has no chain-of-identity id", field="type")
+    if cmd.apheresis_on < cmd.occurred_at.date():
+        raise ValueOutOfRange("apheresis_on is in the past", field="apheresis_on")
+    if not p.calendar.is_working_day(cmd.apheresis_on):
+        raise ValueOutOfRange(
+            f"apheresis_on {cmd.apheresis_on} is not a working day at the site",
+            field="apheresis_on",
+        )
+    return [_booked(chain_from(cmd.apheresis_on, rules, p), rescheduled=True)]
 
 
 def legacy_allowed(s: SubjectState, p: Protocol, what: str) -> None:
@@ -542,4 +571,5 @@ CUSTODY_DECIDERS: dict[type[Any], Callable[..., list[e.EventPayload]]] = {
     cc.UploadTemperatureLog: _temperature,
     cc.VerifyBedside: _bedside,
     cc.MarkCustodyOverdue: _overdue,
+    cc.BookSlots: _book,
 }

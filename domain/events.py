@@ -32,6 +32,7 @@ from domain.custody_events import (
     ProductManufactured,
     QualityOutOfSpec,
     QualityReleased,
+    SlotsBooked,
     TemperatureLogChecked,
     UnitQuarantined,
 )
@@ -534,7 +535,8 @@ EventPayload = Annotated[
     | UnitQuarantined
     | CustodyOverdue
     | BedsideVerified
-    | BedsideCheckFailed,
+    | BedsideCheckFailed
+    | SlotsBooked,
     Field(discriminator="type"),
 ]
 

@@ -7,15 +7,17 @@ sent to ``POST /api/subjects/{id}/commands``.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict
 
 from domain import custody_commands as cc
 from domain.actors import Actor
 from domain.custody import CustodyUnit
-from domain.errors import MissingPrerequisite, NotFound, ValueOutOfRange
+from domain.custody_slots import WeekLoad, chain_from, week_load
+from domain.errors import MissingPrerequisite, NotFound, ValueOutOfRange, WrongPhase
 from domain.shipper_log import parse_logger_csv
 from domain.state import SubjectState
 from domain.subject import fold
@@ -28,10 +30,13 @@ from web.security import api_actor, api_writer
 from workflows.subject import SubmitResult
 
 __all__ = [
+    "SlotRequest",
     "all_custody_states",
+    "book_slots",
     "custody_states",
     "label_for",
     "router",
+    "slot_load",
     "stored_state",
     "temperature_command",
 ]
@@ -71,6 +76,49 @@ async def all_custody_states(ctx: AppContext) -> list[SubjectState]:
         return [fold(ctx.store.read_stream(r.subject_id)) for r in rows]
 
     return await asyncio.to_thread(load)
+
+
+class SlotRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    apheresis_on: date
+
+
+def slot_load(states: list[SubjectState], ctx: AppContext) -> list[WeekLoad]:
+    rules = ctx.gateway.protocol.custody.slots if ctx.gateway.protocol.custody else None
+    if rules is None:
+        return []
+    return week_load((s.custody.booking for s in states if s.custody.booking), rules)
+
+
+async def book_slots(
+    ctx: AppContext, subject_id: str, apheresis_on: date, actor: Actor
+) -> SubmitResult:
+    """Move the subject's apheresis day when that week still has apheresis and manufacturing
+    capacity (counted over every subject's booking; the domain checks the rest)."""
+    protocol = ctx.gateway.protocol
+    rules = protocol.custody.slots if protocol.custody else None
+    if rules is None:
+        raise MissingPrerequisite("the protocol has no manufacturing slot data")
+    wanted = chain_from(apheresis_on, rules, protocol)
+    others = [s for s in await custody_states(ctx) if s.subject_id != subject_id]
+    load = {w.week: w for w in slot_load(others, ctx)}
+    for day, kind in (
+        (wanted.apheresis_on, "apheresis"),
+        (wanted.manufacturing_start_on, "manufacturing"),
+    ):
+        year, week, _ = day.isocalendar()
+        booked = load.get(f"{year}-W{week:02d}")
+        used = (booked.apheresis if kind == "apheresis" else booked.manufacturing) if booked else 0
+        capacity = rules.apheresis_per_week if kind == "apheresis" else rules.manufacturing_per_week
+        if used >= capacity:
+            raise WrongPhase(
+                f"{kind} week {year}-W{week:02d} is full ({used} of {capacity} slots booked)",
+                field="apheresis_on",
+            )
+    command = cc.BookSlots(occurred_at=datetime.now(UTC), apheresis_on=apheresis_on)
+    check_role(command, actor)
+    return await ctx.gateway.submit(subject_id, command, actor)
 
 
 def label_for(state: SubjectState, unit_id: str | None) -> bytes:
@@ -120,6 +168,21 @@ async def label(subject_id: str, _: Reader, ctx: Ctx, unit_id: str = "") -> Resp
     """The subject's COI label, or a unit's label with ``?unit_id=``: PNG with a QR code."""
     png = label_for(await stored_state(ctx, subject_id), unit_id or None)
     return Response(png, media_type="image/png")
+
+
+@router.post("/subjects/{subject_id}/slots")
+async def book_subject_slots(
+    subject_id: str, request: SlotRequest, actor: Writer, ctx: Ctx
+) -> SubmitResult:
+    """Book or move the apheresis day (409 when its week, or the manufacturing week that
+    follows, is full)."""
+    return await book_slots(ctx, subject_id, request.apheresis_on, actor)
+
+
+@router.get("/custody/slots")
+async def custody_slots(_: Reader, ctx: Ctx) -> list[WeekLoad]:
+    """Booked apheresis and manufacturing slots per ISO week against the site's capacity."""
+    return slot_load(await custody_states(ctx), ctx)
 
 
 @router.get("/custody/board")

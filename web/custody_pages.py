@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -16,8 +17,10 @@ from web.api import check_role
 from web.context import AppContext, context
 from web.custody_api import (
     all_custody_states,
+    book_slots,
     custody_states,
     label_for,
+    slot_load,
     stored_state,
     temperature_command,
 )
@@ -63,8 +66,39 @@ async def printable_label(
 @router.get("/material")
 async def material_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
     items = material_board(await custody_states(ctx))
+    states = await custody_states(ctx)
     v2v = vein_to_vein(await all_custody_states(ctx))
-    return render(ctx, request, "material.html", actor=actor, items=items, v2v=v2v)
+    return render(
+        ctx,
+        request,
+        "material.html",
+        actor=actor,
+        items=items,
+        v2v=v2v,
+        slots=slot_load(states, ctx),
+    )
+
+
+@router.post("/subjects/{subject_id}/slots")
+async def slots_submit(request: Request, subject_id: str, actor: FormWriter, ctx: Ctx) -> Response:
+    form = await request.form()
+    try:
+        day = date.fromisoformat(str(form.get("apheresis_on") or ""))
+    except ValueError:
+        return await subject_page_response(
+            ctx, request, actor, subject_id, notice="Slots refused: apheresis_on is not a date",
+            status_code=422,
+        )  # fmt: skip
+    try:
+        result = await book_slots(ctx, subject_id, day, actor)
+    except DomainError as exc:
+        return await subject_page_response(
+            ctx, request, actor, subject_id, notice=f"Slots refused: {exc.message}",
+            status_code=status_for(exc),
+        )  # fmt: skip
+    recorded = ", ".join(e.type for e in result.events)
+    query = urlencode({"notice": f"Slots: recorded {recorded}"})
+    return RedirectResponse(f"/subjects/{subject_id}?{query}", status_code=303)
 
 
 @router.post("/subjects/{subject_id}/temperature-log")

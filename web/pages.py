@@ -274,6 +274,7 @@ async def subject_page_response(
         safety_forms=[f for f in forms if f.group == "safety"],
         custody_forms=[f for f in forms if f.group == "custody"],
         custody_coi=stored.custody.coi,
+        custody_booking=stored.custody.booking,
         custody_units=unit_views(stored),
         can_write=actor.role.value != "monitor",
         adverse_events=ae_rows(stored, protocol, today),

@@ -104,7 +104,8 @@ async def test_a_subject_goes_from_registration_to_enrollment_through_the_cli(
         "cora",
         "petra",
         "ivan",
-        # The chain-of-identity id given at enrollment (issue 14).
+        # The chain-of-identity id and the slots booked at enrollment (issue 14).
+        "ivan",
         "ivan",
     ]
     table = await trial(live_server, "mona", "subject", "events", subject_id)

@@ -123,7 +123,7 @@ def test_enrollment_assigns_a_coi_with_the_sites_facility_code_year_sequence_and
     assert coi == make_coi("B0001", 2026, 42)
     assert coi is not None and is_valid_coi(coi)
     assert format_coi(coi) == f"B0001 26 000042 {coi[-1]}"
-    assert types(j)[-2:] == ["subject.enrolled", "coi.assigned"]
+    assert types(j)[-3:] == ["subject.enrolled", "coi.assigned", "custody.slots_booked"]
     # One changed character is caught by the check character.
     assert not is_valid_coi(coi[:-2] + ("1" if coi[-2] != "1" else "2") + coi[-1])
 
@@ -423,3 +423,58 @@ def test_a_unit_replaced_by_a_new_collection_runs_no_clock() -> None:
     assert deadline.command.unit_id.endswith("-AP02")
     j.send(COORDINATOR, temperature_log(j.now, deadline.command.unit_id, [4.0, 14.0]))
     assert next_deadline(j.state, PROTOCOL) is None
+
+
+# -- manufacturing slots --------------------------------------------------------------------
+
+
+def test_enrollment_books_the_chain_of_slots_from_the_sites_lead_times() -> None:
+    j = enrolled()
+    slots = PROTOCOL.custody.slots  # type: ignore[union-attr]
+    assert slots is not None
+    booking = j.state.custody.booking
+    assert booking is not None
+    assert booking.apheresis_on >= j.today + timedelta(days=slots.days_to_apheresis)
+    assert PROTOCOL.calendar.is_working_day(booking.apheresis_on)
+    assert booking.manufacturing_start_on == booking.apheresis_on + timedelta(days=1)
+    assert booking.release_on == booking.manufacturing_start_on + timedelta(
+        days=slots.manufacturing_days + slots.release_testing_days
+    )
+    assert booking.at_site_on == booking.release_on + timedelta(days=slots.shipping_days)
+    assert booking.earliest_infusion_on == booking.at_site_on + timedelta(days=5)
+    assert (
+        booking.planned_vein_to_vein_days
+        == (booking.earliest_infusion_on - booking.apheresis_on).days
+    )
+
+
+def test_slots_are_rebooked_until_collection_and_a_past_or_closed_day_is_refused() -> None:
+    j = enrolled()
+    booking = j.state.custody.booking
+    assert booking is not None
+    later = booking.apheresis_on + timedelta(days=7)
+    j.send(COORDINATOR, cc.BookSlots(occurred_at=j.now, apheresis_on=later))
+    assert j.events[-1].payload.rescheduled is True  # type: ignore[union-attr]
+    moved = j.state.custody.booking
+    assert moved is not None and moved.apheresis_on == later
+    with pytest.raises(ValueOutOfRange, match="in the past") as info:
+        decide(
+            j.state,
+            cc.BookSlots(occurred_at=j.now, apheresis_on=j.today - timedelta(days=1)),
+            COORDINATOR,
+            j.now,
+            PROTOCOL,
+        )
+    assert info.value.field == "apheresis_on"
+    saturday = later + timedelta(days=(5 - later.weekday()) % 7)
+    with pytest.raises(ValueOutOfRange, match="not a working day"):
+        decide(
+            j.state, cc.BookSlots(occurred_at=j.now, apheresis_on=saturday), COORDINATOR, j.now,
+            PROTOCOL,
+        )  # fmt: skip
+    j.send(COORDINATOR, collect(j.now))
+    with pytest.raises(WrongPhase):
+        decide(
+            j.state, cc.BookSlots(occurred_at=j.now, apheresis_on=later), COORDINATOR, j.now,
+            PROTOCOL,
+        )  # fmt: skip

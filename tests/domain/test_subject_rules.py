@@ -134,6 +134,7 @@ def command_of(kind: str, j: Journey) -> Any:
         ),
         "upload_temperature_log": lambda: custody_steps.temperature_log(now, _UNIT, [4.0]),
         "verify_bedside": lambda: custody_steps.verify(now, j.subject_id, _COI, _UNIT),
+        "book_slots": lambda: c.BookSlots(occurred_at=now, apheresis_on=today),
         "mark_custody_overdue": lambda: c.MarkCustodyOverdue(
             occurred_at=now, unit_id=_UNIT, timer="fresh_transit"
         ),

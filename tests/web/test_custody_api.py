@@ -133,3 +133,40 @@ async def test_a_bedside_check_sent_as_a_command_records_its_failure(
     [event] = response.json()["events"]
     assert event["type"] == "bedside_check.failed"
     assert any("not thawed" in p for p in event["payload"]["problems"])
+
+
+async def test_booking_a_full_week_is_refused_409_and_a_free_one_moves_the_chain(
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    client_for: ClientFor,
+) -> None:
+    slots = gateway.protocol.custody.slots  # type: ignore[union-attr]
+    assert slots is not None
+    drivers = []
+    for n in range(slots.apheresis_per_week + 1):
+        driver = SubjectDriver(time_env, gateway, f"S-SLOT{n}")
+        await driver.register("SLE")
+        await driver.consent()
+        await driver.screening("SLE")
+        await driver.eligible_and_enrolled()
+        drivers.append(driver)
+    booked = [(await d.state()).custody.booking for d in drivers]
+    assert booked[0] is not None and len({b.apheresis_on for b in booked if b}) == 1
+    client = client_for("cora")
+    week = await client.get("/api/custody/slots")
+    assert week.json()[0]["apheresis"] == slots.apheresis_per_week + 1
+    assert week.json()[0]["over_capacity"] is True
+
+    last = drivers[-1].subject_id
+    full = await client.post(
+        f"/api/subjects/{last}/slots", json={"apheresis_on": booked[0].apheresis_on.isoformat()}
+    )
+    assert full.status_code == 409 and "is full" in full.json()["detail"]
+    later = booked[0].apheresis_on + timedelta(days=14)
+    while not gateway.protocol.calendar.is_working_day(later):
+        later += timedelta(days=1)
+    moved = await client.post(
+        f"/api/subjects/{last}/slots", json={"apheresis_on": later.isoformat()}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["state"]["custody"]["booking"]["apheresis_on"] == later.isoformat()

@@ -77,8 +77,11 @@ async def run_full_lifecycle(
     expected_start = [t for t in EXPECTED_TYPES if t != "lymphodepletion.dose_given"]
     expected_start[9:9] = ["lymphodepletion.dose_given"] * doses
     if protocol.custody is not None:
-        # Enrollment under custody rules also issues the chain-of-identity id.
-        expected_start.insert(expected_start.index("subject.enrolled") + 1, "coi.assigned")
+        # Enrollment under custody rules also issues the chain-of-identity id and books slots.
+        at = expected_start.index("subject.enrolled") + 1
+        expected_start[at:at] = ["coi.assigned"]
+        if protocol.custody.slots is not None:
+            expected_start.insert(at + 1, "custody.slots_booked")
     assert types[: len(expected_start)] == expected_start
     assert types[-1] == "participation.ended"
     assert types.count("visit.completed") == 6
