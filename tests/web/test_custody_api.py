@@ -48,7 +48,8 @@ async def test_a_shipper_csv_with_an_excursion_quarantines_the_unit(
     assert response.status_code == 200, response.text
     types = [e["type"] for e in response.json()["events"]]
     assert types == ["temperature.log_checked", "custody.quarantined"]
-    unit = response.json()["state"]["custody"]["units"][-1]
+    state = (await client_for("cora").get(f"/api/subjects/{subject_id}")).json()
+    unit = state["custody"]["units"][-1]
     assert unit["quarantined"] is True and unit["temperature_ok"] is False
 
 
@@ -169,4 +170,6 @@ async def test_booking_a_full_week_is_refused_409_and_a_free_one_moves_the_chain
         f"/api/subjects/{last}/slots", json={"apheresis_on": later.isoformat()}
     )
     assert moved.status_code == 200, moved.text
-    assert moved.json()["state"]["custody"]["booking"]["apheresis_on"] == later.isoformat()
+    [booked_event] = moved.json()["events"]
+    assert booked_event["payload"]["apheresis_on"] == later.isoformat()
+    assert booked_event["payload"]["rescheduled"] is True

@@ -28,7 +28,7 @@ async def _later(driver: SubjectDriver, **delta: float) -> None:
 async def to_manufacturing(driver: SubjectDriver) -> str:
     """Collect a fresh unit and hand it on to manufacturing start; returns its unit id."""
     result = await driver.send(COORDINATOR, collect(await driver.now()))
-    unit = result.state.custody.units[-1].unit_id
+    unit = result.events[0].payload.unit_id  # type: ignore[union-attr]
     for step, hours in (
         ("packed", 1),
         ("shipped", 1),
@@ -45,7 +45,7 @@ async def to_site(driver: SubjectDriver, coa: CertificateOfAnalysis = COA_OK) ->
     source = await to_manufacturing(driver)
     await _later(driver, days=10)
     result = await driver.send(COORDINATOR, manufactured(await driver.now(), source))
-    product = result.state.custody.units[-1].unit_id
+    product = result.events[0].payload.unit_id  # type: ignore[union-attr]
     await _later(driver, days=14)
     await driver.send(COORDINATOR, quality_release(await driver.now(), product, coa))
     if coa is not COA_OK:

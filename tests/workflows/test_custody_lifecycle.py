@@ -78,10 +78,10 @@ async def test_enrollment_to_infusion_records_every_handoff_and_the_two_person_c
         c.RecordInfusion(occurred_at=now, infused_on=now.date(), weight_kg=60, tu_per_kg=5e6),
     )
     assert [e.type for e in result.events] == ["infusion.recorded", "custody.handoff"]
-    assert result.state.phase is Phase.INFUSED
+    assert result.summary is not None and result.summary.phase is Phase.INFUSED
 
     events = sqlite_store.read_stream(driver.subject_id)
-    coi = result.state.custody.coi
+    coi = (await driver.state()).custody.coi
     assert coi is not None
     trail = [
         (e.payload.step, e.payload.unit_id.removeprefix(coi), e.actor.user_id)  # type: ignore[union-attr]
@@ -106,8 +106,11 @@ async def test_enrollment_to_infusion_records_every_handoff_and_the_two_person_c
     checks = [e for e in events if e.type == "bedside_check.verified"]
     assert [e.actor.user_id for e in checks] == ["nora", "ivan"]
     assert verify_chain(driver.subject_id, sqlite_store.read_raw(driver.subject_id)) is None
+    # Timers (the Day 0 window reminder) may add events after the infusion; compare the fold
+    # of exactly the events the live state has seen.
     live = await driver.state()
-    assert fold(events) == live
+    stored = sqlite_store.read_stream(driver.subject_id)
+    assert fold(e for e in stored if e.seq <= live.last_seq) == live
 
 
 async def test_thaw_clock_expiry_fires_in_the_workflow_and_the_infusion_is_refused(
