@@ -457,8 +457,12 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) <= max(abs(a), abs(b)) * _SAME_DOSE
 
 
-def infusion_gate(s: SubjectState, cmd: c.RecordInfusion, p: Protocol) -> list[e.EventPayload]:
-    """The hard gate before an infusion, and the unit's last handoff when it passes."""
+def infusion_gate(
+    s: SubjectState, cmd: c.RecordInfusion, weight_kg: float, p: Protocol
+) -> list[e.EventPayload]:
+    """The hard gate before an infusion, and the unit's last handoff when it passes.
+
+    ``weight_kg`` is the weight the dose is computed from (typed, or the latest dated one)."""
     chain_required = p.custody is not None and p.custody.require_chain
     if not (s.custody.in_force or chain_required):
         return []
@@ -475,12 +479,12 @@ def infusion_gate(s: SubjectState, cmd: c.RecordInfusion, p: Protocol) -> list[e
         subject_id=s.subject_id,
         coi=s.custody.coi,
         unit_id=check.unit_id,
-        weight_kg=cmd.weight_kg,
+        weight_kg=weight_kg,
         tu_per_kg=cmd.tu_per_kg,
         at=cmd.occurred_at,
         p=p,
     )
-    if not _same(check.weight_kg, cmd.weight_kg) or not _same(check.tu_per_kg, cmd.tu_per_kg):
+    if not _same(check.weight_kg, weight_kg) or not _same(check.tu_per_kg, cmd.tu_per_kg):
         problems.append(
             f"weight and dose must be those verified at the bedside ({check.weight_kg:g} kg, "
             f"{check.tu_per_kg:.3g} TU/kg)"

@@ -290,6 +290,7 @@ def _infusion(
             "infused_on must not precede the last lymphodepletion dose", field="infused_on"
         )
     weight_kg = infusion_weight(s, cmd, p)
+    handoff = infusion_gate(s, cmd, weight_kg, p)
     try:
         dose = product_dose(p.dose_level(s.dose_level), weight_kg, cmd.tu_per_kg)
     except DoseOutOfRange as exc:
@@ -302,7 +303,6 @@ def _infusion(
             f"{s.product_total_tu:.3g} TU",
             field="tu_per_kg",
         )
-    handoff = infusion_gate(s, cmd, p)
     return [
         e.InfusionRecorded(
             infused_on=cmd.infused_on,

@@ -26,6 +26,7 @@ from tests.domain.custody_steps import (
     verify,
 )
 from tests.domain.journey import COORDINATOR, INVESTIGATOR, PI, SYSTEM, Journey
+from tests.domain.prechecks import weight_command
 
 PROTOCOL = load_protocol()
 NURSE = Actor(user_id="nora", role=Role.COORDINATOR)
@@ -73,11 +74,15 @@ def stored(j: Journey) -> str:
 def ready_to_thaw(j: Journey) -> str:
     """Stored product, lymphodepletion planned, approved and given; clock at infusion day."""
     product = stored(j)
+    j.prechecks()
     j.send(INVESTIGATOR, j.plan())
     j.send(PI, j.approve())
     j.give_doses()
     assert j.state.ld_plan is not None
     j.go_to(j.state.ld_plan.infusion_date)
+    if j.dated_results:
+        # The infusion's dose uses the day's measured weight (60 kg, as verified below).
+        j.send(COORDINATOR, weight_command(j.now, j.today))
     return product
 
 

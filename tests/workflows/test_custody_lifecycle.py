@@ -20,6 +20,7 @@ from domain.values import Phase
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
 from tests.domain.custody_steps import COA_OOS, handoff, temperature_log, verify
+from tests.domain.prechecks import weight_command
 from tests.workflows.custody_driver import NURSE, thaw_and_check, to_site
 from tests.workflows.harness import COORDINATOR, INVESTIGATOR, PI, SubjectDriver, new_subject
 from worker import build_worker
@@ -56,6 +57,9 @@ async def infusion_day(driver: SubjectDriver) -> None:
     await driver.give_ld_doses()
     await driver.sleep_until(infusion_date)
     await driver.env.sleep(timedelta(hours=9))
+    if driver.dated_results:
+        # The dose uses the day's measured weight (60 kg, as verified at the bedside).
+        await driver.send(COORDINATOR, weight_command(await driver.now(), infusion_date))
 
 
 def alerts(outbox: Path) -> list[dict[str, object]]:
