@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from domain.custody_events import CertificateOfAnalysis
+from domain.inputs import InputModel
 
 __all__ = [
     "BookSlots",
@@ -25,9 +26,8 @@ Party = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1
 ScannedId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9* -]+$")]
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class _Command(InputModel):
+    # Non-finite numbers, control and bidi characters are refused on every field (InputModel).
     occurred_at: AwareDatetime
     reason: str | None = Field(default=None, max_length=2000)
 
@@ -100,9 +100,7 @@ class DecideOutOfSpec(_Command):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class UploadedReading(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class UploadedReading(InputModel):
     at: AwareDatetime
     celsius: float = Field(ge=-273.15, le=100, allow_inf_nan=False)
 

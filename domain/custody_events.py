@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.inputs import InputModel
+
 __all__ = [
     "BedsideCheckFailed",
     "BedsideVerified",
@@ -33,10 +35,9 @@ class _Payload(BaseModel):
     schema_version: int = 1
 
 
-class CertificateOfAnalysis(BaseModel):
-    """Release test results of one lot, as the manufacturer's QA certifies them."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class CertificateOfAnalysis(InputModel):
+    """Release test results of one lot, as the manufacturer's QA certifies them (typed in by
+    staff, so an input model: no non-finite numbers, no control characters)."""
 
     viability_pct: float
     car_positive_pct: float
