@@ -164,8 +164,8 @@ class SubjectGateway:
         if isinstance(command, RegisterSubject):
             return await self.register(command, actor, command_id)
         command_id = command_id or str(uuid.uuid4())
-        handle = self.client.get_workflow_handle_for(
-            SubjectWorkflow.run, workflow_id_for(subject_id)
+        handle = self.client.get_workflow_handle(
+            workflow_id_for(subject_id), result_type=SubjectState
         )
         submission = await self._sealed(subject_id, command, actor, command_id)
         try:
@@ -365,8 +365,8 @@ class SubjectGateway:
             raise
 
     async def state(self, subject_id: str) -> SubjectState:
-        handle = self.client.get_workflow_handle_for(
-            SubjectWorkflow.run, workflow_id_for(subject_id)
+        handle = self.client.get_workflow_handle(
+            workflow_id_for(subject_id), result_type=SubjectState
         )
         try:
             state = await asyncio.wait_for(handle.query(SubjectWorkflow.state), self.wait_s)
@@ -481,8 +481,8 @@ class StudyGateway:
         return answer
 
     async def _await_grant(self, subject_id: str) -> None:
-        subject = self.client.get_workflow_handle_for(
-            SubjectWorkflow.run, workflow_id_for(subject_id)
+        subject = self.client.get_workflow_handle(
+            workflow_id_for(subject_id), result_type=SubjectState
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.GRANT_VISIBLE_TIMEOUT
