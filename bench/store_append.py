@@ -1,0 +1,156 @@
+"""Benchmark: our event-store append (board included) against `eventsourcing`'s recorder.
+
+    python bench/store_append.py [--subjects 50] [--rounds 3] [--backends sqlite,postgresql]
+
+The events are a seeded cohort's real events (50 subjects: 1,766 events, about one per batch),
+decided and sealed by the domain exactly as the workflow would. Both stores get the same
+batches in the same order, one ``append`` / ``insert_events`` call per batch, into a fresh
+database each time; the rounds interleave the two so load on the machine hits both alike.
+
+The peer is ``eventsourcing``'s application recorder (a global notification id, as our
+``position``), given each event's stored envelope bytes ready-made, as its mapper would.
+Ours gets the ``Event`` objects and does everything it does in production: recomputes every
+hash, checks the chain against the stored head, writes the events, the stream head and the
+subject's board row in one transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cohort_events import cohort_batches
+from eventsourcing.persistence import StoredEvent
+from pg import postgres_available, scratch_database
+from sqlalchemy.engine import make_url
+
+from domain.events import Event
+from store.sql import SqlEventStore, envelope_text
+
+Batches = list[list[Event]]
+Stored = list[list[StoredEvent]]
+
+
+def _stored(batches: Batches) -> Stored:
+    return [
+        [
+            StoredEvent(
+                originator_id=e.stream,
+                originator_version=e.seq,
+                topic=e.type,
+                state=envelope_text(e).encode("utf-8"),
+            )
+            for e in batch
+        ]
+        for batch in batches
+    ]
+
+
+def _ours(url: str, batches: Batches) -> float:
+    store = SqlEventStore(url)
+    try:
+        started = time.perf_counter()
+        for batch in batches:
+            store.append(batch)
+        elapsed = time.perf_counter() - started
+        assert store.count_events() == sum(len(b) for b in batches)
+        assert len(store.board()) > 0
+        return elapsed
+    finally:
+        store.close()
+
+
+def _es_sqlite(path: Path, stored: Stored) -> float:
+    from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+    datastore = SQLiteDatastore(str(path), originator_id_type="text")
+    recorder = SQLiteApplicationRecorder(datastore)
+    recorder.create_table()
+    try:
+        started = time.perf_counter()
+        for batch in stored:
+            recorder.insert_events(batch)
+        return time.perf_counter() - started
+    finally:
+        datastore.close()
+
+
+def _es_postgres(url: str, stored: Stored) -> float:
+    from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+
+    parsed = make_url(url)
+    datastore = PostgresDatastore(
+        dbname=parsed.database or "",
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password or "",
+        originator_id_type="text",
+    )
+    recorder = PostgresApplicationRecorder(datastore)
+    recorder.create_table()
+    try:
+        started = time.perf_counter()
+        for batch in stored:
+            recorder.insert_events(batch)
+        return time.perf_counter() - started
+    finally:
+        datastore.close()
+
+
+def measure(backend: str, batches: Batches, stored: Stored, rounds: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"ours": [], "eventsourcing": []}
+    for number in range(rounds):
+        # Alternate who goes first, so a warming cache or a neighbour's burst favours neither.
+        order = ("ours", "eventsourcing") if number % 2 == 0 else ("eventsourcing", "ours")
+        for who in order:
+            run: Callable[[], float]
+            if backend == "sqlite":
+                tmp = tempfile.mkdtemp(prefix="jy231-bench-append-")
+                path = Path(tmp) / f"{who}.db"
+                if who == "ours":
+                    run = lambda p=path: _ours(f"sqlite:///{p}", batches)  # noqa: E731
+                else:
+                    run = lambda p=path: _es_sqlite(p, stored)  # noqa: E731
+                times[who].append(run())
+            else:
+                with scratch_database(who[:4]) as url:
+                    if who == "ours":
+                        times[who].append(_ours(url, batches))
+                    else:
+                        times[who].append(_es_postgres(url, stored))
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+
+    batches = cohort_batches(args.subjects)
+    stored = _stored(batches)
+    events = sum(len(b) for b in batches)
+    print(f"store append: {events} events in {len(batches)} batches, {args.rounds} rounds")
+    for backend in args.backends.split(","):
+        if backend == "postgresql" and not postgres_available():
+            print("postgresql          skipped (no server at 127.0.0.1:5432)")
+            continue
+        times = measure(backend, batches, stored, args.rounds)
+        ours = [events / t for t in times["ours"]]
+        peer = [events / t for t in times["eventsourcing"]]
+        ratios = [p / q for p, q in zip(times["eventsourcing"], times["ours"], strict=True)]
+        print(
+            f"{backend:<11} ours {statistics.median(ours):8.0f} ev/s   eventsourcing "
+            f"{statistics.median(peer):8.0f} ev/s   ratio ours/peer "
+            f"min {min(ratios):.2f} median {statistics.median(ratios):.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
