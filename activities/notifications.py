@@ -3,19 +3,20 @@
 The outbox is a file, not a store table, so notifications never contend with event appends and
 any mailer or pager bridge can tail it. Each line carries a notification id chosen by the
 workflow from the event it reports, so a retried activity (or a replayed workflow) finds its
-line already written and adds nothing.
+line already written and adds nothing. The ids are looked up in an index beside the outbox
+(``activities.outbox_index``), not by re-reading the whole file for every alert.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
-import json
 from pathlib import Path
 
 import structlog
 from temporalio import activity
 
+from activities.outbox_index import OutboxIndex
 from domain.alerts import Notification
 
 __all__ = ["Notification", "NotificationActivities", "append_once", "read_outbox"]
@@ -33,19 +34,20 @@ def read_outbox(path: Path) -> list[Notification]:
 def append_once(path: Path, notification: Notification) -> bool:
     """Append unless the id is already there; an exclusive lock makes check-and-append atomic."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+", encoding="utf-8") as fh:
+    with path.open("a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
+        index = OutboxIndex(path)
         try:
-            fh.seek(0)
-            for line in fh:
-                if line.strip() and json.loads(line)["notification_id"] == (
-                    notification.notification_id
-                ):
-                    return False
-            fh.write(notification.model_dump_json() + "\n")
+            index.catch_up(fh)
+            if index.holds(notification.notification_id):
+                return False
+            fh.write((notification.model_dump_json() + "\n").encode("utf-8"))
             fh.flush()
+            # Indexed after the line is out: a crash in between is caught up on the next call.
+            index.add(notification.notification_id, fh.tell())
             return True
         finally:
+            index.close()
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
