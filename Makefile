@@ -27,8 +27,16 @@ typecheck: setup
 test: setup lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider
 
+# Every benchmark, each printing its ratio against a baseline measured in the same run (short
+# runs; see bench/README.md for the options that make them longer).
 bench: setup
-	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/store_append.py
+	$(BIN)/python bench/history_growth.py --commands 300
+	$(BIN)/python bench/simulate_vs_bare.py --subjects 40 --unsandboxed
+	$(BIN)/python bench/rest_vs_gateway.py --seconds 3
+	$(BIN)/python bench/workers_pg.py --seconds 4
+	$(BIN)/python bench/audit_throughput.py
+	$(BIN)/python bench/simulate.py --subjects 50
 
 clean:
 	rm -rf $(VENV) .data build *.egg-info
