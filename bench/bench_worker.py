@@ -22,6 +22,7 @@ from activities.notifications import NotificationActivities
 from store.sql import SqlEventStore
 from system.logging import configure_logging
 from system.temporal import connect
+from worker import sandbox_runner
 from workflows.study import StudyWorkflow
 from workflows.subject import SubjectWorkflow
 
@@ -42,6 +43,7 @@ async def main() -> None:
         workflows=[SubjectWorkflow, StudyWorkflow, BareWorkflow],
         activities=[events.append_events, notifications.notify, bare.bare_insert],
         identity=identity,
+        workflow_runner=sandbox_runner(),
     )
     print("ready", flush=True)
     await worker.run()
