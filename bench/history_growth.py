@@ -59,18 +59,28 @@ async def main() -> None:
                 fields: dict[str, object] = {"subject_id": subject, "protocol": protocol}
                 if "max_updates_per_run" in SubjectWorkflowInput.model_fields:
                     fields["max_updates_per_run"] = last + 100
+                registration = c.Submission(
+                    command=c.RegisterSubject(
+                        occurred_at=now,
+                        subject_id=subject,
+                        disease="SLE",
+                        sex="female",
+                        birth_date=date(1980, 6, 15),
+                    ),
+                    actor=COORDINATOR,
+                )
+                try:  # sealed as the gateway seals, where the workers check seals
+                    from system.signing import default_signer
+                    from workflows.subject import SUBMIT_PURPOSE
+
+                    registration = await default_signer().seal(
+                        registration, purpose=SUBMIT_PURPOSE, target=workflow_id_for(subject)
+                    )
+                except ImportError:
+                    pass
                 await env.client.execute_update_with_start_workflow(
                     SubjectWorkflow.submit,
-                    c.Submission(
-                        command=c.RegisterSubject(
-                            occurred_at=now,
-                            subject_id=subject,
-                            disease="SLE",
-                            sex="female",
-                            birth_date=date(1980, 6, 15),
-                        ),
-                        actor=COORDINATOR,
-                    ),
+                    registration,
                     start_workflow_operation=WithStartWorkflowOperation(
                         SubjectWorkflow.run,
                         SubjectWorkflowInput(**fields),  # type: ignore[arg-type]
