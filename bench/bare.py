@@ -34,6 +34,9 @@ class BareInput(BaseModel):
     rows_per_timer: tuple[int, ...] = ()
     # How many updates to expect before the workflow may end (0: run until terminated).
     updates: int = 0
+    # Alerts the real workflow sent after each update / timer: one more activity each.
+    alerts_per_update: tuple[int, ...] = ()
+    alerts_per_timer: tuple[int, ...] = ()
 
 
 class BareRows(BaseModel):
@@ -60,6 +63,7 @@ class BareWorkflow:
                 await workflow.sleep(delay)
             rows = input.rows_per_timer[number] if number < len(input.rows_per_timer) else 1
             await self._insert(rows, "timer")
+            await self._alerts(input.alerts_per_timer, number)
         await workflow.wait_condition(
             lambda: (
                 input.updates > 0
@@ -76,10 +80,16 @@ class BareWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
         )
 
+    async def _alerts(self, counts: tuple[int, ...], number: int) -> None:
+        for _ in range(counts[number] if number < len(counts) else 0):
+            await self._insert(1, "alert")
+
     @workflow.update
     async def submit(self, submission: Submission) -> int:
+        number = self._updates
         self._updates += 1
         await self._insert(1, submission.command.model_dump_json())
+        await self._alerts(self._input.alerts_per_update, number)
         return self._updates
 
 

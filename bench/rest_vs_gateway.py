@@ -27,8 +27,8 @@ from pathlib import Path
 
 import httpx
 from bare import BareInput, BareWorkflow
+from setup_env import bench_converter
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
@@ -128,6 +128,20 @@ async def _cell(send: Send, clients: int, seconds: float) -> tuple[int, list[flo
     return len(latencies), [len(latencies) / elapsed, *latencies]
 
 
+def _credentials(kind: str, data_dir: Path) -> tuple[tuple[str, str] | None, dict[str, str]]:
+    """HTTP Basic, or a bearer token made as ``trial user token ivan`` makes one."""
+    if kind == "bearer":
+        try:
+            from store.security import SecurityStore
+        except ImportError:  # before API tokens existed
+            return ("ivan", PASSWORD), {}
+        security = SecurityStore(f"sqlite:///{data_dir / 'security.db'}")
+        token = security.create_token("ivan", "investigator", "benchmark")
+        security.close()
+        return None, {"Authorization": f"Bearer {token}"}
+    return ("ivan", PASSWORD), {}
+
+
 async def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.perf_counter() + timeout
     async with httpx.AsyncClient(base_url=url) as http:
@@ -147,11 +161,15 @@ async def main() -> None:
     parser.add_argument("--clients", default="1,10,50")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--auth", choices=("bearer", "basic"), default="bearer",
+        help="bearer: an API token (what scripts should use); basic: the password every call",
+    )  # fmt: skip
     args = parser.parse_args()
     levels = [int(n) for n in args.clients.split(",")]
 
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"), data_converter=pydantic_data_converter
+        dev_server_existing_path=str(BIN / "temporal"), data_converter=bench_converter()
     )
     tmp = Path(tempfile.mkdtemp(prefix="jy231-bench-rest-"))
     store_url = f"sqlite:///{tmp / 'events.db'}"
@@ -185,9 +203,12 @@ async def main() -> None:
         await _wait_http(f"http://127.0.0.1:{port}", web)
         gateway = SubjectGateway(env.client, task_queue, load_protocol())
         limits = httpx.Limits(max_connections=max(levels) + 10)
+        auth, headers = _credentials(args.auth, tmp)
+        print(f"REST authenticates with {'HTTP Basic' if auth else 'a bearer token'}")
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}",
-            auth=("ivan", PASSWORD),
+            auth=auth,
+            headers=headers,
             limits=limits,
             timeout=120,
         ) as http:

@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pg import postgres_available, scratch_database
+from setup_env import bench_converter
 from temporalio.api.enums.v1 import EventType
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain import commands as c
@@ -130,7 +130,7 @@ async def main() -> None:
         return
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=bench_converter(),
     )
     rates: dict[int, list[float]] = {1: [], 2: []}
     try:
