@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.actors import Role
+from domain.monitoring import MONITORING_PHASES, MONITORING_ROLES
 from domain.values import Phase
 
 __all__ = ["ALLOWED_PHASES", "ALLOWED_ROLES"]
@@ -64,6 +65,7 @@ ALLOWED_ROLES: dict[str, frozenset[Role]] = {
     "verify_bedside": _STAFF,
     "mark_custody_overdue": _SYSTEM,
     "book_slots": _STAFF,
+    **MONITORING_ROLES,
 }
 
 _ACTIVE = frozenset(p for p in Phase if p.is_active)
@@ -134,4 +136,5 @@ ALLOWED_PHASES: dict[str, frozenset[Phase]] = {
     "mark_custody_overdue": _CUSTODY,
     # Moved until the collection happens.
     "book_slots": frozenset({Phase.ENROLLED}),
+    **MONITORING_PHASES,
 }

@@ -28,6 +28,16 @@ from domain.ltfu_commands import (
     RecordLtfuConsent,
 )
 from domain.measurements import Measurement
+from domain.monitoring_commands import (
+    AnswerQuery,
+    CloseQuery,
+    OpenQuery,
+    ReopenQuery,
+    SignatureAttestation,
+    SignCasebook,
+    UnlockCasebook,
+    VerifySource,
+)
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.screening import ScreeningRecord
 from domain.signing import Seal
@@ -35,9 +45,11 @@ from domain.values import Disease, EndOutcome, Response, Route, Sex
 
 __all__ = [
     "AeId",
+    "AnswerQuery",
     "ApproveLymphodepletion",
     "BookSlots",
     "CloseDltWindow",
+    "CloseQuery",
     "Command",
     "CompleteLtfuVisit",
     "CompleteVisit",
@@ -53,6 +65,7 @@ __all__ = [
     "MarkSaeOverdue",
     "MarkSusarOverdue",
     "MissVisit",
+    "OpenQuery",
     "OpenVisitWindow",
     "OverrideRenalThreshold",
     "PlanLymphodepletion",
@@ -74,16 +87,21 @@ __all__ = [
     "RecordReconsent",
     "RecordScreening",
     "RegisterSubject",
+    "ReopenQuery",
     "ReportSae",
     "ReportSusar",
     "RescheduleVisit",
     "ResolveAdverseEvent",
+    "SignCasebook",
     "SignConsent",
     "SignEligibility",
+    "SignatureAttestation",
     "Submission",
+    "UnlockCasebook",
     "UpdateAdverseEvent",
     "UploadTemperatureLog",
     "VerifyBedside",
+    "VerifySource",
     "WithdrawConsent",
     "parse_command",
 ]
@@ -130,6 +148,8 @@ class RecordScreening(_Command):
 class SignEligibility(_Command):
     type: Literal["sign_eligibility"] = "sign_eligibility"
     decision: Literal["eligible", "not_eligible"]
+    # Set by the web/CLI layer after the PI re-entered the password (21 CFR 11.200).
+    signature: SignatureAttestation | None = None
 
 
 class EnrollSubject(_Command):
@@ -194,6 +214,8 @@ class ConfirmInfusionWeight(_Command):
 
 class ApproveLymphodepletion(_Command):
     type: Literal["approve_lymphodepletion"] = "approve_lymphodepletion"
+    # Set by the web/CLI layer after the PI re-entered the password (21 CFR 11.200).
+    signature: SignatureAttestation | None = None
 
 
 class RecordLymphodepletionDose(_Command):
@@ -464,6 +486,15 @@ Command = Annotated[
     | VerifyBedside
     | MarkCustodyOverdue
     | BookSlots,
+    | MarkReconsentOverdue,
+    # oversight (domain/monitoring_commands.py)
+    | OpenQuery
+    | AnswerQuery
+    | CloseQuery
+    | ReopenQuery
+    | VerifySource
+    | SignCasebook
+    | UnlockCasebook,
     Field(discriminator="type"),
 ]
 

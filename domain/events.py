@@ -45,6 +45,17 @@ from domain.ltfu_events import (
 )
 from domain.measurements import Measurement
 from domain.renal import RenalAssessment
+from domain.monitoring_events import (
+    CasebookLocked,
+    CasebookUnlocked,
+    QueryAnswered,
+    QueryClosed,
+    QueryOpened,
+    QueryReopened,
+    SdvReset,
+    SignatureApplied,
+    SourceVerified,
+)
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Response, Route, ScheduledVisit, Sex
 
@@ -537,6 +548,17 @@ EventPayload = Annotated[
     | BedsideVerified
     | BedsideCheckFailed
     | SlotsBooked,
+    | ReconsentOverdue,
+    # oversight: queries, SDV, signatures, locks (domain/monitoring_events.py)
+    | QueryOpened
+    | QueryAnswered
+    | QueryClosed
+    | QueryReopened
+    | SourceVerified
+    | SdvReset
+    | SignatureApplied
+    | CasebookLocked
+    | CasebookUnlocked,
     Field(discriminator="type"),
 ]
 

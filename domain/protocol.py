@@ -29,6 +29,7 @@ __all__ = [
     "LymphodepletionDrug",
     "LymphodepletionRegimen",
     "Plausibility",
+    "MonitoringRules",
     "Protocol",
     "SafetyRules",
     "SiteCalendar",
@@ -270,6 +271,23 @@ class Plausibility(_Frozen):
     # No clinical fact of the study can predate it; every visit, dose and report is after this.
     earliest_clinical_date: date = date(2024, 1, 1)
     earliest_birth_date: date = date(1900, 1, 1)
+SdvLevel = Literal["none", "partial", "full"]
+
+
+class MonitoringRules(_Frozen):
+    """Queries and source data verification: how long the site has, what must be verified.
+
+    ``sdv`` maps a case report form ("screening", "visit", "adverse_events", ...; a visit's
+    form "visit:M1" falls back to "visit") to its requirement; unlisted forms need full SDV,
+    the conservative default.
+    """
+
+    site_default: bool = False
+    query_answer_days: int = Field(default=7, gt=0)
+    sdv: dict[str, SdvLevel] = {}
+
+    def sdv_level(self, form: str) -> SdvLevel:
+        return self.sdv.get(form) or self.sdv.get(form.partition(":")[0]) or "full"
 
 
 class Protocol(_Frozen):
@@ -294,6 +312,7 @@ class Protocol(_Frozen):
     amendment: AmendmentInfo | None = None
     # Chain of identity and custody; None for protocol data written before it existed.
     custody: CustodyRules | None = None
+    monitoring: MonitoringRules = MonitoringRules(site_default=True)
 
     @property
     def version(self) -> str:

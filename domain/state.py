@@ -20,6 +20,7 @@ from domain.expedited import Category, ReportKind
 from domain.grading import CrsComponents, IcansComponents
 from domain.ltfu_status import LtfuStatus
 from domain.measurements import Measurement
+from domain.monitoring_state import LedgerEntry, Query, SdvMark, SignatureRecord
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Phase, Route, ScheduledVisit, Sex
 
@@ -193,6 +194,13 @@ class SubjectState(BaseModel):
     # A consent form this subject must sign again before further protocol procedures.
     reconsent: Reconsent | None = None
     custody: CustodyState = CustodyState()
+    # Oversight (domain/monitoring.py): every event's form and hash, queries, SDV, signatures
+    # and the locked scopes ("casebook" or "visit:<code>").
+    ledger: tuple[LedgerEntry, ...] = ()
+    queries: tuple[Query, ...] = ()
+    sdv: tuple[SdvMark, ...] = ()
+    signatures: tuple[SignatureRecord, ...] = ()
+    locks: tuple[str, ...] = ()
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
 

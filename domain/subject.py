@@ -39,6 +39,13 @@ from domain.lymphodepletion import (
     plan_lymphodepletion,
 )
 from domain.plausibility import check_plausible_dates
+from domain.monitoring import (
+    MONITORING_DECIDERS,
+    after_decision,
+    before_decision,
+    evolve_monitoring,
+    ledger_entry,
+)
 from domain.protocol import Protocol
 from domain.safety_rules import SAFETY_DECIDERS, evolve_safety, sae_due
 from domain.schedule import visit_schedule
@@ -63,7 +70,10 @@ def decide(
     roles = ALLOWED_ROLES[command.type]
     if actor.role not in roles:
         if actor.role is Role.MONITOR:
-            raise RoleNotAllowed("monitors have read-only access and cannot record anything")
+            raise RoleNotAllowed(
+                "monitors have read-only access to clinical data and cannot record it; "
+                "they raise queries and verify source data"
+            )
         allowed = ", ".join(sorted(r.value for r in roles))
         raise RoleNotAllowed(
             f"role {actor.role.value!r} may not {command.type.replace('_', ' ')}; "
@@ -87,6 +97,9 @@ def decide(
         payloads = CUSTODY_DECIDERS[type(command)](state, command, actor, now, protocol)
     else:
         payloads = _DECIDERS[type(command)](state, command, now, protocol)
+    before_decision(state, command)
+    handler = _DECIDERS[type(command)]
+    payloads = after_decision(state, command, actor, handler(state, command, now, protocol))
     return [
         e.NewEvent(payload=p, occurred_at=command.occurred_at, reason=command.reason)
         for p in payloads
@@ -446,6 +459,7 @@ _DECIDERS: dict[type[Any], Callable[..., list[e.EventPayload]]] = {
     **LD_DECIDERS,
     **LTFU_DECIDERS,
     **AMENDMENT_DECIDERS,
+    **MONITORING_DECIDERS,
 }
 
 
@@ -463,7 +477,7 @@ def apply(state: SubjectState, event: e.Event) -> SubjectState:
         )
     changes = _evolve(state, event)
     changes.update(track_correctable(state, event, changes))
-    changes.update(last_seq=event.seq, last_hash=event.hash)
+    changes.update(last_seq=event.seq, last_hash=event.hash, ledger=ledger_entry(state, event))
     return state.model_copy(update=changes)
 
 
@@ -591,4 +605,7 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
     amended = evolve_amendment(s, event)
     if amended is not None:
         return amended
+    oversight = evolve_monitoring(s, event)
+    if oversight is not None:
+        return oversight
     raise AssertionError(f"unhandled event type {event.type}")  # pragma: no cover

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from domain.events import Event
+from domain.monitoring_state import Query, SdvMark
 from domain.state import SubjectState
 from domain.subject import apply
 from domain.values import Disease, Phase, Route, ScheduledVisit, VisitStatus
@@ -50,6 +51,13 @@ class BoardRow(BaseModel):
     reconsent_version: str | None = None
     reconsent_due_on: date | None = None
     reconsent_overdue: bool = False
+    # Oversight, for the query lists, SDV and the monitoring report (domain/monitoring.py).
+    site_id: str | None = None
+    queries: tuple[Query, ...] = ()
+    sdv: tuple[SdvMark, ...] = ()
+    # The forms holding data, in order of their first event.
+    forms: tuple[str, ...] = ()
+    locks: tuple[str, ...] = ()
 
     @classmethod
     def from_state(cls, state: SubjectState, updated_at: datetime | None) -> BoardRow:
@@ -69,7 +77,16 @@ class BoardRow(BaseModel):
             reconsent_version=state.reconsent.consent_version if state.reconsent else None,
             reconsent_due_on=state.reconsent.due_on if state.reconsent else None,
             reconsent_overdue=state.reconsent.overdue if state.reconsent else False,
+            site_id=state.site_id,
+            queries=state.queries,
+            sdv=state.sdv,
+            forms=tuple(dict.fromkeys(x.form for x in state.ledger if x.form is not None)),
+            locks=state.locks,
         )
+
+    @property
+    def open_queries(self) -> int:
+        return sum(1 for q in self.queries if q.status != "closed")
 
     @property
     def next_visit(self) -> ScheduledVisit | None:

@@ -26,7 +26,7 @@ from web.commands import (
 from web.context import AppContext, context
 from web.ics import calendar
 from web.readside import BoardItem, DueVisit, board_item, due_visits
-from web.security import api_actor, api_writer
+from web.security import api_actor, api_command_writer, api_writer
 from workflows.subject import SubmitResult
 
 __all__ = ["check_role", "router"]
@@ -38,6 +38,8 @@ router = APIRouter(prefix="/api", tags=["api"], responses=READ_RESPONSES)
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(api_actor)]
 Writer = Annotated[Actor, Depends(api_writer)]
+# Monitors may send the oversight commands (queries, SDV) here, nothing else.
+CommandWriter = Annotated[Actor, Depends(api_command_writer)]
 
 _ICS = "text/calendar; charset=utf-8"
 # Every planned visit of one subject, however far ahead.
@@ -77,7 +79,7 @@ async def register_subject(
 async def submit_command(
     subject_id: str,
     command: Annotated[Command, Body()],
-    actor: Writer,
+    actor: CommandWriter,
     ctx: Ctx,
     key: IdempotencyKey = None,
 ) -> SubmitResult:

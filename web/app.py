@@ -22,6 +22,8 @@ from web import (
     codec_server,
     custody_api,
     custody_pages,
+    monitoring_api,
+    monitoring_pages,
     ops,
     overview_pages,
     pages,
@@ -108,6 +110,7 @@ def create_app(
     app.include_router(protocol_api.router)
     app.include_router(reconsent.router)
     app.include_router(custody_api.router)
+    app.include_router(monitoring_api.router)
     app.include_router(pages.router)
     app.include_router(safety_pages.router)
     app.include_router(study_pages.router)
@@ -116,5 +119,6 @@ def create_app(
     app.include_router(security_log.router)
     app.include_router(codec_server.router)
     app.include_router(custody_pages.router)
+    app.include_router(monitoring_pages.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

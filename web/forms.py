@@ -16,6 +16,7 @@ from domain.subject import ALLOWED_PHASES, ALLOWED_ROLES
 from web.custody_forms import CUSTODY_FORMS
 from web.errors import validation_detail
 from web.form_fields import FormField, FormSpec, fields_of
+from web.monitoring_forms import MONITORING_FORMS
 from web.safety_forms import SAFETY_FORMS
 
 __all__ = [
@@ -71,6 +72,8 @@ def form_for(command_type: str) -> FormSpec | None:
         return SAFETY_FORMS[command_type]
     if command_type in CUSTODY_FORMS:
         return CUSTODY_FORMS[command_type]
+    if command_type in MONITORING_FORMS:
+        return MONITORING_FORMS[command_type]
     entry = FORM_COMMANDS.get(command_type)
     if entry is None:
         return None
@@ -85,6 +88,7 @@ def available_forms(state: SubjectState, role: Role, protocol: Protocol) -> list
     """The forms this user may use for this subject right now."""
     specs = []
     for key in (*FORM_COMMANDS, *SAFETY_FORMS, *CUSTODY_FORMS):
+    for key in (*FORM_COMMANDS, *SAFETY_FORMS, *MONITORING_FORMS):
         spec = form_for(key)
         if spec is None or key == "register":
             continue

@@ -31,10 +31,17 @@ from web.errors import status_for
 from web.forms import FormInputError, FormSpec, available_forms, form_errors, form_for, parse_form
 from web.ics import calendar
 from web.login_guard import AccountLocked
+from web.monitoring_view import subject_oversight
 from web.readside import board_item, due_visits, visit_status
 from web.rendering import render
 from web.safety_view import ae_rows, monitoring_days
-from web.security import client_address, live_session, page_actor, page_writer
+from web.security import (
+    client_address,
+    live_session,
+    page_actor,
+    page_writer,
+    refuse_monitor_unless,
+)
 from web.session import COOKIE_NAME
 from web.study_forms import slot_form
 from web.visit_choices import VISIT_FORMS, with_visit_choices
@@ -50,6 +57,7 @@ Reader = Annotated[Actor, Depends(page_actor)]
 Writer = Annotated[Actor, Depends(page_writer)]
 # POSTs from dashboard forms: the form must carry the session's CSRF token.
 FormWriter = Annotated[Actor, Depends(form_writer)]
+FormActor = Annotated[Actor, Depends(form_actor)]
 
 _DISEASES = ("SLE", "SS", "SSc", "DM", "ANCA-AAV")
 _HIDDEN_PAYLOAD = {"type", "schema_version"}
@@ -277,6 +285,8 @@ async def subject_page_response(
         custody_booking=stored.custody.booking,
         custody_units=unit_views(stored),
         can_write=actor.role.value != "monitor",
+        monitoring_forms=[f for f in forms if f.group == "monitoring"],
+        **subject_oversight(row, stored.signatures, (f.command for f in forms), today, protocol),
         adverse_events=ae_rows(stored, protocol, today),
         dlt_outcome=stored.dlt_outcome,
         monitoring=monitoring_days(events, stored, protocol, today),
@@ -331,9 +341,10 @@ async def _subject_form(ctx: AppContext, subject_id: str, command_type: str) -> 
 
 @router.get("/subjects/{subject_id}/commands/{command_type}")
 async def command_form(
-    request: Request, subject_id: str, command_type: str, actor: Writer, ctx: Ctx
+    request: Request, subject_id: str, command_type: str, actor: Reader, ctx: Ctx
 ) -> HTMLResponse:
     spec = await _subject_form(ctx, subject_id, command_type)
+    refuse_monitor_unless(actor, spec.type)
     # Links from the subject page name the AE or day they are about, e.g. ?ae_id=...
     values = {
         f.name: request.query_params[f.name] for f in spec.fields if f.name in request.query_params
@@ -393,7 +404,8 @@ async def register_submit(request: Request, actor: FormWriter, ctx: Ctx) -> Resp
 
 @router.post("/subjects/{subject_id}/commands/{command_type}")
 async def command_submit(
-    request: Request, subject_id: str, command_type: str, actor: FormWriter, ctx: Ctx
+    request: Request, subject_id: str, command_type: str, actor: FormActor, ctx: Ctx
 ) -> Response:
     spec = await _subject_form(ctx, subject_id, command_type)
+    refuse_monitor_unless(actor, spec.type)
     return await _submit_form(request, actor, ctx, spec, subject_id)

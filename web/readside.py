@@ -25,6 +25,7 @@ class BoardItem(BaseModel):
     next_visit: ScheduledVisit | None
     overdue: tuple[ScheduledVisit, ...]
     open_deviations: int
+    open_queries: int = 0
 
 
 class DueVisit(BaseModel):
@@ -69,6 +70,7 @@ def board_item(row: BoardRow, today: date) -> BoardItem:
         next_visit=row.next_visit,
         overdue=tuple(v for v in row.visits if active and _is_overdue(v, today)),
         open_deviations=row.open_deviations,
+        open_queries=row.open_queries,
     )
 
 

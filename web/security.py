@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from domain.access import ALLOWED_ROLES
 from domain.actors import Actor, Role
 from domain.errors import RoleNotAllowed
 from system.redaction import remember_secret
@@ -17,8 +18,10 @@ from web.login_guard import AccountLocked
 from web.session import COOKIE_NAME, Session
 
 __all__ = [
+    "MONITOR_COMMANDS",
     "LoginRequired",
     "api_actor",
+    "api_command_writer",
     "api_writer",
     "authenticate",
     "client_address",
@@ -26,6 +29,7 @@ __all__ = [
     "page_actor",
     "page_writer",
     "refuse_monitor",
+    "refuse_monitor_unless",
 ]
 
 _basic = HTTPBasic(auto_error=False, realm="JY231")
@@ -112,6 +116,34 @@ def refuse_monitor(actor: Actor) -> Actor:
 
 def api_writer(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
     return refuse_monitor(actor)
+
+
+# What a monitor may write: queries and source data verification, never clinical data.
+MONITOR_COMMANDS = frozenset(k for k, roles in ALLOWED_ROLES.items() if Role.MONITOR in roles)
+
+
+def refuse_monitor_unless(actor: Actor, command_type: object) -> Actor:
+    if actor.role is Role.MONITOR and command_type not in MONITOR_COMMANDS:
+        refuse_monitor(actor)
+    return actor
+
+
+async def api_command_writer(
+    request: Request, actor: Annotated[Actor, Depends(api_actor)]
+) -> Actor:
+    """A writer of the command endpoint: a monitor only for queries and SDV.
+
+    The body's ``type`` is peeked at before the command is parsed, so any other body of a
+    monitor's is still refused for the role first, whatever it holds.
+    """
+    if actor.role is not Role.MONITOR:
+        return actor
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    kind = body.get("type") if isinstance(body, dict) else None
+    return refuse_monitor_unless(actor, kind)
 
 
 def live_session(request: Request, ctx: AppContext) -> Session | None:

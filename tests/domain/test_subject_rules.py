@@ -138,13 +138,28 @@ def command_of(kind: str, j: Journey) -> Any:
         "mark_custody_overdue": lambda: c.MarkCustodyOverdue(
             occurred_at=now, unit_id=_UNIT, timer="fresh_transit"
         ),
+        # Oversight (issue #16).
+        "open_query": lambda: c.OpenQuery(occurred_at=now, target_seq=1, question="Source?"),
+        "answer_query": lambda: c.AnswerQuery(occurred_at=now, query_id="Q", answer="Checked"),
+        "close_query": lambda: c.CloseQuery(occurred_at=now, query_id="Q"),
+        "reopen_query": lambda: c.ReopenQuery(
+            occurred_at=now, query_id="Q", question="Again?", reason="unclear"
+        ),
+        "verify_source": lambda: c.VerifySource(occurred_at=now, form="registration"),
+        "sign_casebook": lambda: c.SignCasebook(
+            occurred_at=now,
+            signature=c.SignatureAttestation(
+                signer_id="pi", printed_name="P", meaning="responsibility", components="password"
+            ),
+        ),
+        "unlock_casebook": lambda: c.UnlockCasebook(occurred_at=now, reason="late lab value"),
     }
     return factories[kind]()
 
 
 def actor_for(kind: str) -> Actor:
     roles = ALLOWED_ROLES[kind]
-    for role in (Role.PI, Role.INVESTIGATOR, Role.COORDINATOR, Role.SYSTEM):
+    for role in (Role.PI, Role.INVESTIGATOR, Role.COORDINATOR, Role.SYSTEM, Role.MONITOR):
         if role in roles:
             return Actor(user_id=role.value, role=role)
     raise AssertionError(kind)

@@ -1,0 +1,75 @@
+"""REST API of the monitors' work: query lists, SDV status and the per-site monitoring report.
+
+Queries are opened, answered, closed and re-opened, and forms verified, through the ordinary
+command endpoint (``POST /api/subjects/{id}/commands``); monitors may send those commands only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from domain.actors import Actor
+from domain.errors import NotFound
+from store.projection import BoardRow
+from web.context import AppContext, context
+from web.monitoring_view import QueryRow, SdvRow, SiteReport, query_rows, sdv_rows, site_reports
+from web.security import api_actor
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["monitoring"])
+
+Ctx = Annotated[AppContext, Depends(context)]
+Reader = Annotated[Actor, Depends(api_actor)]
+Status = Literal["open", "answered", "closed"]
+
+
+async def _row(ctx: AppContext, subject_id: str) -> BoardRow:
+    row = await asyncio.to_thread(ctx.store.board_row, subject_id)
+    if row is None:
+        raise NotFound(f"no subject {subject_id!r}", field="subject_id")
+    return row
+
+
+@router.get("/queries")
+async def queries(
+    _: Reader,
+    ctx: Ctx,
+    site: str | None = None,
+    status: Status | None = None,
+    min_age_days: Annotated[int | None, Query(ge=0)] = None,
+) -> list[QueryRow]:
+    """Every query of the study, overdue first; filter by site, status and age in days."""
+    rows = await asyncio.to_thread(ctx.store.board)
+    return query_rows(
+        rows,
+        ctx.today(),
+        ctx.gateway.protocol,
+        site=site or None,
+        status=status,
+        min_age_days=min_age_days,
+    )
+
+
+@router.get("/subjects/{subject_id}/queries")
+async def subject_queries(
+    subject_id: str, _: Reader, ctx: Ctx, status: Status | None = None
+) -> list[QueryRow]:
+    row = await _row(ctx, subject_id)
+    return query_rows([row], ctx.today(), ctx.gateway.protocol, status=status)
+
+
+@router.get("/subjects/{subject_id}/sdv")
+async def subject_sdv(subject_id: str, _: Reader, ctx: Ctx) -> list[SdvRow]:
+    """Each form holding data: its SDV requirement (protocol data) and whether it is verified."""
+    return sdv_rows(await _row(ctx, subject_id), ctx.gateway.protocol)
+
+
+@router.get("/monitoring/report")
+async def monitoring_report(_: Reader, ctx: Ctx) -> list[SiteReport]:
+    """Per site: verified %, open and overdue queries, overdue visits."""
+    rows = await asyncio.to_thread(ctx.store.board)
+    return site_reports(rows, ctx.today(), ctx.gateway.protocol)
