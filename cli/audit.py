@@ -31,6 +31,7 @@ from audit.export import export_csv, export_jsonl
 from audit.live import TemporalUnavailable, connect_temporal, live_state
 from audit.odm import export_odm
 from audit.replay import ReplayResult, replay_subject
+from audit.signatures import with_signature_findings
 from audit.statediff import FieldDifference, diff_states
 from audit.verify import VerifyReport, verify_store
 from cli.audit_log import register as register_log_commands
@@ -149,6 +150,8 @@ def verify(
             report = verify_against_checkpoint(store, checkpoint, public_key, proof_out)
         else:
             report = verify_store(store, subject)
+        # Signatures bind the hashes of the events they sign (21 CFR 11.70).
+        report = with_signature_findings(report, store, subject)
     if as_json:
         _print_json({**report.model_dump(mode="json"), "clean": report.clean})
     else:

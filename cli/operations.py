@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.api_client import EXIT_INPUT, fail
+from cli.monitoring import Meaning, SignPassword, sign_and_send
 from cli.options import (
     AsJson,
     At,
@@ -193,10 +194,16 @@ def ld_approve(
     at: At = None,
     user: User = None,
     password: Password = None,
+    sign_password: SignPassword = None,
+    meaning: Meaning = None,
     as_json: AsJson = False,
 ) -> None:
-    """PI approval of the lymphodepletion plan."""
-    _send(subject_id, {"type": "approve_lymphodepletion"}, at, reason, user, password, as_json)
+    """PI approval of the lymphodepletion plan: an electronic signature (password re-entered)."""
+    body = {"type": "approve_lymphodepletion", "reason": reason}
+    if at is not None:
+        body["occurred_at"] = occurred_at(at)
+    result = sign_and_send(subject_id, body, user, password, sign_password, meaning)
+    print_result(result, as_json)
 
 
 @ld_app.command("dose")

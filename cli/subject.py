@@ -9,8 +9,12 @@ from typing import Annotated, Any
 import typer
 
 from cli.api_client import EXIT_INPUT, fail
+from cli.monitoring import Meaning, SignPassword, sign_and_send
 from cli.options import AsJson, At, Password, User, client, occurred_at, read_json_file
 from cli.output import console, print_json, print_result, print_table
+
+# Commands that are electronic signatures; the server refuses them without the password.
+SIGNED_TYPES = frozenset({"sign_eligibility", "approve_lymphodepletion", "sign_casebook"})
 
 __all__ = ["app"]
 
@@ -110,9 +114,14 @@ def submit(
     ] = None,
     user: User = None,
     password: Password = None,
+    sign_password: SignPassword = None,
+    meaning: Meaning = None,
     as_json: AsJson = False,
 ) -> None:
-    """Send any command from a JSON file (the API's command body, with its `type`)."""
+    """Send any command from a JSON file (the API's command body, with its `type`).
+
+    An electronic signature (sign_eligibility, approve_lymphodepletion, sign_casebook) asks
+    for the password again (or takes --sign-password)."""
     data = read_json_file(file)
     if not isinstance(data, dict):
         raise fail(f"{file} must hold a JSON object", EXIT_INPUT)
@@ -124,6 +133,8 @@ def submit(
     api = client(user, password)
     if command.get("type", "register") == "register" and "disease" in command:
         result = api.post("/api/subjects", {k: v for k, v in command.items() if k != "type"})
+    elif command.get("type") in SIGNED_TYPES:
+        result = sign_and_send(subject, command, user, password, sign_password, meaning)
     else:
         result = api.post(f"/api/subjects/{subject}/commands", command)
     print_result(result, as_json)

@@ -27,6 +27,7 @@ from web.context import AppContext, context
 from web.ics import calendar
 from web.readside import BoardItem, DueVisit, board_item, due_visits
 from web.security import api_actor, api_command_writer, api_writer
+from web.signing import require_no_client_signature
 from workflows.subject import SubmitResult
 
 __all__ = ["check_role", "router"]
@@ -86,8 +87,12 @@ async def submit_command(
     """Send any command (discriminated by ``type``) to one subject's workflow.
 
     ``Idempotency-Key`` as for registration: a repeat returns the first outcome; the same key
-    with a different body is a 409."""
+    with a different body is a 409. Electronic signatures (eligibility, lymphodepletion
+    approval, casebook sign-off) go to ``/signatures`` instead, with the password re-entered."""
     check_role(command, actor)
+    if not isinstance(command, RegisterSubject):
+        await _row(ctx, subject_id)
+    require_no_client_signature(command)
     if isinstance(command, RegisterSubject) and command.subject_id != subject_id:
         raise ValueOutOfRange(
             f"body registers {command.subject_id!r} but the path names {subject_id!r}",

@@ -64,7 +64,8 @@ _SHOWN_WHEN: dict[str, Any] = {
 }
 
 # Filled in by the server (clinical time = now) or fixed by the command model itself.
-_IMPLICIT = frozenset({"type", "occurred_at"})
+# ``signature`` is made by the server from the re-entered password (web/signing.py).
+_IMPLICIT = frozenset({"type", "occurred_at", "signature"})
 
 
 def form_for(command_type: str) -> FormSpec | None:

@@ -10,13 +10,19 @@ import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Actor
+from domain.commands import Command
 from domain.errors import NotFound
+from domain.monitoring_events import SignatureMeaning
 from store.projection import BoardRow
+from web.api import check_role
 from web.context import AppContext, context
 from web.monitoring_view import QueryRow, SdvRow, SiteReport, query_rows, sdv_rows, site_reports
-from web.security import api_actor
+from web.security import api_actor, api_writer
+from web.signing import SIGNED_COMMANDS, SignatureRefused, attest
+from workflows.subject import SubmitResult
 
 __all__ = ["router"]
 
@@ -24,6 +30,7 @@ router = APIRouter(prefix="/api", tags=["monitoring"])
 
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(api_actor)]
+Writer = Annotated[Actor, Depends(api_writer)]
 Status = Literal["open", "answered", "closed"]
 
 
@@ -73,3 +80,42 @@ async def monitoring_report(_: Reader, ctx: Ctx) -> list[SiteReport]:
     """Per site: verified %, open and overdue queries, overdue visits."""
     rows = await asyncio.to_thread(ctx.store.board)
     return site_reports(rows, ctx.today(), ctx.gateway.protocol)
+
+
+class SignRequest(BaseModel):
+    """A signing command with the signature's components re-entered (21 CFR 11.200)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: Command
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    meaning: SignatureMeaning | None = None
+
+
+@router.post("/subjects/{subject_id}/signatures")
+async def sign(subject_id: str, request: SignRequest, actor: Writer, ctx: Ctx) -> SubmitResult:
+    """Sign eligibility, lymphodepletion approval or the casebook (sign-off and lock).
+
+    Every API call is its own session, so both components are re-entered: the user id and the
+    password of the authenticated signer. The signature event names the printed name, the
+    meaning and the hashes of the signed events.
+    """
+    command = request.command
+    check_role(command, actor)
+    if command.type not in SIGNED_COMMANDS:
+        signed = ", ".join(k for k in SIGNED_COMMANDS if k != "sign_safety_review")
+        raise SignatureRefused(
+            f"{command.type} is not an electronic signature; sign one of: {signed}",
+            field="command.type",
+        )
+    attestation = attest(
+        ctx,
+        actor,
+        password=request.password,
+        username=request.username,
+        meaning=request.meaning or SIGNED_COMMANDS[command.type],
+        first_in_session=True,
+    )
+    signed_command = command.model_copy(update={"signature": attestation})
+    return await ctx.gateway.submit(subject_id, signed_command, actor)

@@ -43,6 +43,7 @@ from web.security import (
     refuse_monitor_unless,
 )
 from web.session import COOKIE_NAME
+from web.signing import mark_signed, sign_from_form, signing_context
 from web.study_forms import slot_form
 from web.visit_choices import VISIT_FORMS, with_visit_choices
 
@@ -326,6 +327,7 @@ def _form_page(
         values=values,
         errors=errors,
         command_id=str(uuid.uuid4()),
+        signing=signing_context(request, ctx, spec.type, values),
     )
 
 
@@ -373,6 +375,7 @@ async def _submit_form(
     try:
         command = parse_form(spec, values, uploads, datetime.now(UTC))
         check_role(command, actor)
+        command = sign_from_form(request, ctx, actor, command, values)
         if subject_id is None:
             result = await ctx.gateway.register(command, actor, command_id)
             target = command.subject_id
@@ -389,6 +392,8 @@ async def _submit_form(
             errors = {"__all__": exc.message}
         code = status_for(exc)
         return _form_page(ctx, request, actor, spec, subject_id, values, errors, code)
+    if any(e.type == "signature.applied" for e in result.events):
+        mark_signed(request, ctx)
     recorded = ", ".join(e.type for e in result.events) or "nothing new"
     verb = "already recorded" if result.repeated else "recorded"
     query = urlencode({"notice": f"{spec.title}: {verb} {recorded}"})

@@ -78,7 +78,9 @@ async def test_a_subject_goes_from_registration_to_enrollment_through_the_cli(
         "sign.json",
         {"subject_id": subject_id, "command": {"type": "sign_eligibility", "decision": "eligible"}},
     )
-    result = await trial(live_server, "petra", "subject", "submit", str(sign))
+    result = await trial(
+        live_server, "petra", "subject", "submit", str(sign), "--sign-password", "petra-demo-2024"
+    )
     assert result.exit_code == 0, result.output
 
     result = await trial(
