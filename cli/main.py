@@ -13,7 +13,7 @@ from cli.custody import label
 from cli.demo import app as demo_app
 from cli.eligibility import app as eligibility_app
 from cli.measure import app as measure_app
-from cli.monitoring import casebook_app, monitoring_app, query_app, sdv_app
+from cli.monitoring import casebook_app, database_app, monitoring_app, query_app, sdv_app
 from cli.operations import register_commands
 from cli.protocol import app as protocol_app
 from cli.report import app as report_app
@@ -48,6 +48,7 @@ app.add_typer(query_app, name="query")
 app.add_typer(sdv_app, name="sdv")
 app.add_typer(casebook_app, name="casebook")
 app.add_typer(monitoring_app, name="monitoring")
+app.add_typer(database_app, name="database")
 register_commands(app)
 
 

@@ -14,7 +14,14 @@ from cli.api_client import Credentials
 from cli.options import AsJson, Password, User, client, occurred_at
 from cli.output import print_json, print_result, print_table
 
-__all__ = ["casebook_app", "monitoring_app", "query_app", "sdv_app", "sign_and_send"]
+__all__ = [
+    "casebook_app",
+    "database_app",
+    "monitoring_app",
+    "query_app",
+    "sdv_app",
+    "sign_and_send",
+]
 
 query_app = typer.Typer(help="Queries: open, answer, close, re-open, list.", no_args_is_help=True)
 sdv_app = typer.Typer(help="Source data verification per form.", no_args_is_help=True)
@@ -241,3 +248,45 @@ def report(user: User = None, password: Password = None, as_json: AsJson = False
             for r in rows
         ],
     )
+
+
+database_app = typer.Typer(help="The study-wide database lock (PI).", no_args_is_help=True)
+
+
+@database_app.command("lock")
+def lock_database(
+    reason: Annotated[str, typer.Option(help="Why the database is locked (e.g. final analysis)")],
+    meaning: Meaning = None,
+    sign_password: SignPassword = None,
+    user: User = None,
+    password: Password = None,
+    as_json: AsJson = False,
+) -> None:
+    """Lock the study database, signed; afterwards nothing but audit reads is possible."""
+    username, _ = Credentials(user, password).resolved()
+    secret = sign_password or typer.prompt(f"Password of {username} to sign", hide_input=True)
+    body = {"reason": reason, "username": username, "password": secret}
+    if meaning:
+        body["meaning"] = meaning
+    state = client(user, password).post("/api/study/database-lock", body)
+    _print_lock(state, as_json)
+
+
+@database_app.command("unlock")
+def unlock_database(
+    reason: Annotated[str, typer.Option(help="Why the locked database must change")],
+    user: User = None,
+    password: Password = None,
+    as_json: AsJson = False,
+) -> None:
+    """Unlock the study database (PI, with a reason); the unlock is recorded."""
+    state = client(user, password).post("/api/study/database-unlock", {"reason": reason})
+    _print_lock(state, as_json)
+
+
+def _print_lock(state: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(state)
+    else:
+        locked = state.get("database_locked")
+        print(f"study database {'LOCKED' if locked else 'unlocked'}")

@@ -48,6 +48,8 @@ from domain.renal import RenalAssessment
 from domain.monitoring_events import (
     CasebookLocked,
     CasebookUnlocked,
+    DatabaseLocked,
+    DatabaseUnlocked,
     QueryAnswered,
     QueryClosed,
     QueryOpened,
@@ -558,7 +560,9 @@ EventPayload = Annotated[
     | SdvReset
     | SignatureApplied
     | CasebookLocked
-    | CasebookUnlocked,
+    | CasebookUnlocked
+    | DatabaseLocked
+    | DatabaseUnlocked,
     Field(discriminator="type"),
 ]
 

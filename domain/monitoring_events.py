@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "CasebookLocked",
     "CasebookUnlocked",
+    "DatabaseLocked",
+    "DatabaseUnlocked",
     "QueryAnswered",
     "QueryClosed",
     "QueryOpened",
@@ -121,3 +123,13 @@ class CasebookLocked(_Payload):
 class CasebookUnlocked(_Payload):
     type: Literal["casebook.unlocked"] = "casebook.unlocked"
     scope: str
+
+
+class DatabaseLocked(_Payload):
+    """On the study stream: from now on nothing but audit reads, until a recorded unlock."""
+
+    type: Literal["database.locked"] = "database.locked"
+
+
+class DatabaseUnlocked(_Payload):
+    type: Literal["database.unlocked"] = "database.unlocked"

@@ -17,6 +17,13 @@ from domain import commands as c
 from domain import events as e
 from domain.actors import Actor, Role
 from domain.canonical import GENESIS_HASH
+from domain.database_lock import (
+    DB_LOCK_DECIDERS,
+    LockDatabase,
+    UnlockDatabase,
+    check_database_lock,
+    evolve_database,
+)
 from domain.errors import MissingPrerequisite, RoleNotAllowed, ValueOutOfRange, WrongPhase
 from domain.inputs import InputModel
 from domain.protocol import Protocol
@@ -89,13 +96,22 @@ class SignSafetyReview(_StudyCommand):
     summary: str = Field(min_length=1, max_length=4000)
 
 
-StudyCommand = RequestSlot | RecordSubjectInfused | RecordDltOutcome | SignSafetyReview
+StudyCommand = (
+    RequestSlot
+    | RecordSubjectInfused
+    | RecordDltOutcome
+    | SignSafetyReview
+    | LockDatabase
+    | UnlockDatabase
+)
 
 _ROLES: dict[str, frozenset[Role]] = {
     "request_slot": frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PI}),
     "record_subject_infused": frozenset({Role.SYSTEM}),
     "record_dlt_outcome": frozenset({Role.SYSTEM}),
     "sign_safety_review": frozenset({Role.PI}),
+    "lock_database": frozenset({Role.PI}),
+    "unlock_database": frozenset({Role.PI}),
 }
 
 # -- state ------------------------------------------------------------------------------------
@@ -144,6 +160,8 @@ class StudyState(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     cohorts: tuple[Cohort, ...] = ()
+    # Study-wide database lock (domain/database_lock.py).
+    database_locked: bool = False
     last_seq: int = 0
     last_hash: str = GENESIS_HASH
 
@@ -249,9 +267,12 @@ def decide_study(
             f"role {actor.role.value!r} may not {command.type.replace('_', ' ')}; "
             f"allowed: {allowed}"
         )
+    check_database_lock(state, command)
     handler = _DECIDERS[type(command)]
     return [
-        e.NewEvent(payload=p, occurred_at=command.occurred_at)
+        e.NewEvent(
+            payload=p, occurred_at=command.occurred_at, reason=getattr(command, "reason", None)
+        )
         for p in handler(state, command, now, protocol)
     ]
 
@@ -363,6 +384,7 @@ _DECIDERS: dict[type[Any], Callable[..., list[e.EventPayload]]] = {
     RecordSubjectInfused: _infused,
     RecordDltOutcome: _outcome,
     SignSafetyReview: _review,
+    **DB_LOCK_DECIDERS,
 }
 
 # -- apply ------------------------------------------------------------------------------------
@@ -384,6 +406,9 @@ def _with_member(s: StudyState, dose_level: str, subject_id: str, **update: Any)
 
 
 def _evolve_cohorts(s: StudyState, p: e.EventPayload) -> StudyState:
+    database = evolve_database(s, p)
+    if database is not None:
+        return database
     match p:
         case e.CohortSlotGranted():
             cohort = s.cohort(p.dose_level)

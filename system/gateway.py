@@ -37,8 +37,10 @@ from store.base import EventStore
 from system.commands import CommandLedger, CommandPending, CommandStatus, DependencyUnavailable
 from system.signing import SubmissionSigner, default_signer
 from workflows.study import (
+    DATABASE_LOCK_PURPOSE,
     REVIEW_PURPOSE,
     SLOT_PURPOSE,
+    DatabaseLockSubmission,
     ReviewSubmission,
     SlotRequest,
     StudyWorkflow,
@@ -147,6 +149,7 @@ class SubjectGateway:
         A subject whose participation ended is not started again: that is a clear refusal,
         not a new run beside the closed one.
         """
+        await self._refuse_when_database_locked()
         command_id = command_id or str(uuid.uuid4())
         ended = await self._ended_state(command.subject_id)
         if ended is not None:
@@ -158,9 +161,24 @@ class SubjectGateway:
         )
         return await self._update_with_start(workflow_input, command, actor, command_id)
 
+    async def _refuse_when_database_locked(self) -> None:
+        """After the study-wide database lock nothing but audit reads is possible."""
+        if self.study_id is None:
+            return
+        handle = self.client.get_workflow_handle_for(StudyWorkflow.run, self.study_id)
+        try:
+            locked = (await handle.query(StudyWorkflow.state)).database_locked
+        except RPCError:
+            return  # no study workflow yet: nothing can have locked it
+        if locked:
+            raise errors.WrongPhase(
+                "the study database is locked: nothing can be recorded until the PI unlocks it"
+            )
+
     async def submit(
         self, subject_id: str, command: Command, actor: Actor, command_id: str | None = None
     ) -> SubmitResult:
+        await self._refuse_when_database_locked()
         if isinstance(command, RegisterSubject):
             return await self.register(command, actor, command_id)
         command_id = command_id or str(uuid.uuid4())
@@ -508,3 +526,12 @@ class StudyGateway:
 
     async def state(self) -> StudyState:
         return await self._handle().query(StudyWorkflow.state)
+
+    async def database_lock(self, submission: DatabaseLockSubmission) -> StudyState:
+        try:
+            sealed = await (self._signer or default_signer()).seal(
+                submission, purpose=DATABASE_LOCK_PURPOSE, target=self.workflow_id
+            )
+            return await self._handle().execute_update(StudyWorkflow.database_lock, sealed)
+        except WorkflowUpdateFailedError as exc:
+            raise _domain_error(exc) from exc

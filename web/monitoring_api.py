@@ -11,17 +11,22 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.service import RPCError
 
-from domain.actors import Actor
+from domain.actors import Actor, Role
 from domain.commands import Command
-from domain.errors import NotFound
+from domain.errors import NotFound, RoleNotAllowed
 from domain.monitoring_events import SignatureMeaning
+from domain.study import StudyState
 from store.projection import BoardRow
+from system.gateway import StudyGateway
 from web.api import check_role
 from web.context import AppContext, context
 from web.monitoring_view import QueryRow, SdvRow, SiteReport, query_rows, sdv_rows, site_reports
 from web.security import api_actor, api_writer
 from web.signing import SIGNED_COMMANDS, SignatureRefused, attest
+from web.study_api import NOT_RUNNING, StudyNotRunning
+from workflows.study import DatabaseLockSubmission
 from workflows.subject import SubmitResult
 
 __all__ = ["router"]
@@ -119,3 +124,57 @@ async def sign(subject_id: str, request: SignRequest, actor: Writer, ctx: Ctx) -
     )
     signed_command = command.model_copy(update={"signature": attestation})
     return await ctx.gateway.submit(subject_id, signed_command, actor)
+
+
+class DatabaseLockBody(BaseModel):
+    """Lock: a reason and the PI's signature components; unlock: a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+    username: str | None = Field(default=None, max_length=64)
+    password: str | None = Field(default=None, max_length=256)
+    meaning: SignatureMeaning = "responsibility"
+
+
+def _pi_study(ctx: AppContext, actor: Actor) -> StudyGateway:
+    if actor.role is not Role.PI:
+        raise RoleNotAllowed("only the principal investigator locks and unlocks the database")
+    if ctx.study is None:
+        raise StudyNotRunning("this app is not connected to a study workflow")
+    return ctx.study
+
+
+@router.post("/study/database-lock")
+async def lock_database(body: DatabaseLockBody, actor: Writer, ctx: Ctx) -> StudyState:
+    """Study-wide database lock, signed (user id and password re-entered) with a reason.
+
+    After it nothing but audit reads is possible: every subject command is refused (409).
+    """
+    study = _pi_study(ctx, actor)
+    attestation = attest(
+        ctx,
+        actor,
+        password=body.password or "",
+        username=body.username,
+        meaning=body.meaning,
+        first_in_session=True,
+    )
+    submission = DatabaseLockSubmission(
+        lock=True, reason=body.reason, actor=actor, signature=attestation
+    )
+    try:
+        return await study.database_lock(submission)
+    except RPCError as exc:
+        raise StudyNotRunning(NOT_RUNNING) from exc
+
+
+@router.post("/study/database-unlock")
+async def unlock_database(body: DatabaseLockBody, actor: Writer, ctx: Ctx) -> StudyState:
+    """The recorded unlock of the study database (PI, with a reason)."""
+    study = _pi_study(ctx, actor)
+    submission = DatabaseLockSubmission(lock=False, reason=body.reason, actor=actor)
+    try:
+        return await study.database_lock(submission)
+    except RPCError as exc:
+        raise StudyNotRunning(NOT_RUNNING) from exc

@@ -15,7 +15,8 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.seals import SealedSignal
     from domain.actors import SYSTEM_ACTOR, Actor, Role
-    from domain.commands import GrantStudySlot
+    from domain.commands import GrantStudySlot, SignatureAttestation
+    from domain.database_lock import LockDatabase, UnlockDatabase
     from domain.errors import DomainError, RoleNotAllowed
     from domain.events import Event, NewEvent
     from domain.protocol import Protocol
@@ -45,8 +46,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.trust import check_seal
 
 __all__ = [
+    "DATABASE_LOCK_PURPOSE",
     "REVIEW_PURPOSE",
     "SLOT_PURPOSE",
+    "DatabaseLockSubmission",
     "ReviewSubmission",
     "SlotRequest",
     "StudyWorkflow",
@@ -88,6 +91,20 @@ class ReviewSubmission(BaseModel):
 
 SLOT_PURPOSE = "study.request_slot"
 REVIEW_PURPOSE = "study.sign_safety_review"
+DATABASE_LOCK_PURPOSE = "study.database_lock"
+
+
+class DatabaseLockSubmission(BaseModel):
+    """Lock (with the PI's signature) or unlock the study database, with a reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lock: bool
+    reason: str
+    actor: Actor
+    signature: SignatureAttestation | None = None
+    seal: Seal | None = None
+
 
 _STAFF = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.PI})
 
@@ -217,6 +234,37 @@ class StudyWorkflow:
                 }
             )
             decide_study(self._state, command, review.actor, workflow.now(), self._protocol)
+        except DomainError as exc:
+            raise _rejection(exc) from exc
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type="value_out_of_range", non_retryable=True) from exc
+
+    @staticmethod
+    def _lock_command(submission: DatabaseLockSubmission) -> LockDatabase | UnlockDatabase:
+        if submission.lock:
+            return LockDatabase(
+                occurred_at=workflow.now(),
+                reason=submission.reason,
+                signature=submission.signature,
+            )
+        return UnlockDatabase(occurred_at=workflow.now(), reason=submission.reason)
+
+    @workflow.update
+    async def database_lock(self, submission: DatabaseLockSubmission) -> StudyState:
+        """The study-wide database lock (signed) or its recorded unlock."""
+        async with self._lock:
+            try:
+                await self._decide_and_record(self._lock_command(submission), submission.actor)
+            except DomainError as exc:
+                raise _rejection(exc) from exc
+            return self._state
+
+    @database_lock.validator
+    def validate_database_lock(self, submission: DatabaseLockSubmission) -> None:
+        try:
+            check_seal(submission, submission.seal, submission.actor, purpose=DATABASE_LOCK_PURPOSE)
+            command = self._lock_command(submission)
+            decide_study(self._state, command, submission.actor, workflow.now(), self._protocol)
         except DomainError as exc:
             raise _rejection(exc) from exc
         except ValueError as exc:
