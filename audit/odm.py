@@ -158,6 +158,9 @@ def _write_head(out: TextIO, found: _Directory, created: datetime) -> None:
                 + "/>"
             )
         out.write("</Location>\n")
+    from audit import odm_oversight
+
+    out.write(odm_oversight.signature_defs())
     out.write("</AdminData>\n")
 
 
@@ -234,6 +237,8 @@ def export_odm(
 
     ``created`` fixes CreationDateTime (tests); by default it is the current time.
     """
+    from audit.odm_oversight import oversight_xml
+
     found = _collect(store, subject)
     _write_head(out, found, created or datetime.now(UTC))
     exported = 0
@@ -245,10 +250,13 @@ def export_odm(
         )
         site = _DEFAULT_SITE
         types: dict[int, str] = {}
+        queries: dict[str, int] = {}
         for row in rows:
             site = _site_of(row) or site
             types[int(row["seq"])] = str(row["type"])
             out.write(_event_xml(row, site, types))
+            # Queries, SDV and signatures also annotate or sign the event they are about.
+            out.write(oversight_xml(row, site, types, queries))
             exported += 1
         out.write("</SubjectData>\n</ClinicalData>\n")
     out.write("</ODM>\n")

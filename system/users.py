@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from domain.actors import Actor, Role
+from domain.sites import SiteMembership
 
 __all__ = [
     "PasswordRejected",
@@ -78,10 +79,27 @@ class User:
     name: str
     password_hash: str
     active: bool = True
+    # Site id -> role there; None: every site with ``role`` (files written before sites).
+    site_roles: dict[str, Role] | None = None
+
+    @property
+    def membership(self) -> SiteMembership:
+        return SiteMembership(default_role=self.role, roles=self.site_roles)
 
     @property
     def actor(self) -> Actor:
         return Actor(user_id=self.username, role=self.role)
+
+
+def _site_roles(username: str, raw: object, role: Role) -> dict[str, Role] | None:
+    """``sites = ["A", "B"]`` (the user's role at each) or ``sites = {A = "pi", B = "monitor"}``."""
+    if raw is None:
+        return None
+    if isinstance(raw, list):
+        return {str(site): role for site in raw}
+    if isinstance(raw, dict):
+        return {str(site): Role(str(site_role)) for site, site_role in raw.items()}
+    raise ValueError(f"user {username!r}: sites must be a list of site ids or a site -> role table")
 
 
 def _read(path: Path) -> dict[str, User]:
@@ -89,12 +107,14 @@ def _read(path: Path) -> dict[str, User]:
         raw = tomllib.load(fh)
     users: dict[str, User] = {}
     for username, entry in raw.get("users", {}).items():
+        role = Role(entry["role"])
         users[username] = User(
             username=username,
-            role=Role(entry["role"]),
+            role=role,
             name=str(entry.get("name", username)),
             password_hash=str(entry["password_hash"]),
             active=bool(entry.get("active", True)),
+            site_roles=_site_roles(username, entry.get("sites"), role),
         )
     return users
 
@@ -115,6 +135,12 @@ def write_users(path: Path, users: dict[str, User]) -> None:
             f"password_hash = {json.dumps(user.password_hash)}",
             f"active = {'true' if user.active else 'false'}",
         ]
+        if user.site_roles is not None:
+            roles = ", ".join(
+                f"{json.dumps(site)} = {json.dumps(role.value)}"
+                for site, role in sorted(user.site_roles.items())
+            )
+            lines.append(f"sites = {{ {roles} }}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".users-", suffix=".toml")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
@@ -133,7 +159,7 @@ class UserDirectory:
     @staticmethod
     def _check(users: dict[str, User]) -> None:
         for user in users.values():
-            if user.role is Role.SYSTEM:
+            if user.role is Role.SYSTEM or Role.SYSTEM in (user.site_roles or {}).values():
                 raise ValueError(f"user {user.username!r}: the system role is not for people")
 
     @classmethod

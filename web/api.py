@@ -28,6 +28,7 @@ from web.ics import calendar
 from web.readside import BoardItem, DueVisit, board_item, due_visits
 from web.security import api_actor, api_command_writer, api_writer
 from web.signing import require_no_client_signature
+from web.sites import require_site, visible
 from workflows.subject import SubmitResult
 
 __all__ = ["check_role", "router"]
@@ -72,6 +73,7 @@ async def register_subject(
 
     Send an ``Idempotency-Key`` (a UUID) and send the same request again with it after a
     timeout: it is answered with the first outcome and records nothing twice."""
+    actor = require_site(ctx, actor, command)
     check_role(command, actor)
     return await ctx.gateway.register(command, actor, command_id(key))
 
@@ -89,6 +91,7 @@ async def submit_command(
     ``Idempotency-Key`` as for registration: a repeat returns the first outcome; the same key
     with a different body is a 409. Electronic signatures (eligibility, lymphodepletion
     approval, casebook sign-off) go to ``/signatures`` instead, with the password re-entered."""
+    actor = require_site(ctx, actor, command)
     check_role(command, actor)
     if not isinstance(command, RegisterSubject):
         await _row(ctx, subject_id)
@@ -144,7 +147,7 @@ async def subject_visits_ics(subject_id: str, _: Reader, ctx: Ctx) -> Response:
 
 @router.get("/board")
 async def board(
-    _: Reader,
+    actor: Reader,
     ctx: Ctx,
     phase: Phase | None = None,
     disease: str | None = None,
@@ -154,22 +157,22 @@ async def board(
         ctx.store.board, phase.value if phase else None, disease or None, dose_level or None
     )
     today = ctx.today()
-    return [board_item(row, today) for row in rows]
+    return [board_item(row, today) for row in visible(ctx, actor, rows)]
 
 
 @router.get("/visits/upcoming")
 async def upcoming_visits(
-    _: Reader, ctx: Ctx, days: Annotated[int, Query(ge=0, le=366)] = 14
+    actor: Reader, ctx: Ctx, days: Annotated[int, Query(ge=0, le=366)] = 14
 ) -> list[DueVisit]:
-    rows = await asyncio.to_thread(ctx.store.board)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
     return due_visits(rows, ctx.today(), days)
 
 
 @router.get("/visits.ics", response_class=Response)
 async def visits_ics(
-    _: Reader, ctx: Ctx, days: Annotated[int, Query(ge=0, le=366)] = 14
+    actor: Reader, ctx: Ctx, days: Annotated[int, Query(ge=0, le=366)] = 14
 ) -> Response:
-    rows = await asyncio.to_thread(ctx.store.board)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
     body = calendar(
         due_visits(rows, ctx.today(), days),
         "JY231 upcoming visits",

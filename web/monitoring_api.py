@@ -7,12 +7,15 @@ command endpoint (``POST /api/subjects/{id}/commands``); monitors may send those
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError
 
+from audit.export import export_csv, export_jsonl
+from audit.odm import export_odm
 from domain.actors import Actor, Role
 from domain.commands import Command
 from domain.errors import NotFound, RoleNotAllowed
@@ -25,6 +28,7 @@ from web.context import AppContext, context
 from web.monitoring_view import QueryRow, SdvRow, SiteReport, query_rows, sdv_rows, site_reports
 from web.security import api_actor, api_writer
 from web.signing import SIGNED_COMMANDS, SignatureRefused, attest
+from web.sites import visible
 from web.study_api import NOT_RUNNING, StudyNotRunning
 from workflows.study import DatabaseLockSubmission
 from workflows.subject import SubmitResult
@@ -48,14 +52,14 @@ async def _row(ctx: AppContext, subject_id: str) -> BoardRow:
 
 @router.get("/queries")
 async def queries(
-    _: Reader,
+    actor: Reader,
     ctx: Ctx,
     site: str | None = None,
     status: Status | None = None,
     min_age_days: Annotated[int | None, Query(ge=0)] = None,
 ) -> list[QueryRow]:
     """Every query of the study, overdue first; filter by site, status and age in days."""
-    rows = await asyncio.to_thread(ctx.store.board)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
     return query_rows(
         rows,
         ctx.today(),
@@ -81,9 +85,9 @@ async def subject_sdv(subject_id: str, _: Reader, ctx: Ctx) -> list[SdvRow]:
 
 
 @router.get("/monitoring/report")
-async def monitoring_report(_: Reader, ctx: Ctx) -> list[SiteReport]:
+async def monitoring_report(actor: Reader, ctx: Ctx) -> list[SiteReport]:
     """Per site: verified %, open and overdue queries, overdue visits."""
-    rows = await asyncio.to_thread(ctx.store.board)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
     return site_reports(rows, ctx.today(), ctx.gateway.protocol)
 
 
@@ -178,3 +182,28 @@ async def unlock_database(body: DatabaseLockBody, actor: Writer, ctx: Ctx) -> St
         return await study.database_lock(submission)
     except RPCError as exc:
         raise StudyNotRunning(NOT_RUNNING) from exc
+
+
+_EXPORT_TYPES = {
+    "odm": "application/xml",
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+@router.get("/subjects/{subject_id}/export", response_class=Response)
+async def export_subject(
+    subject_id: str, _: Reader, ctx: Ctx, format: Literal["odm", "jsonl", "csv"] = "odm"
+) -> Response:
+    """One subject's audit trail: CDISC ODM 1.3.2 (with queries, SDV and signatures), JSON
+    Lines or CSV. A subject of another site is a 404 like everywhere else."""
+    await _row(ctx, subject_id)
+    out = io.StringIO()
+    writer = {"odm": export_odm, "jsonl": export_jsonl, "csv": export_csv}[format]
+    await asyncio.to_thread(writer, ctx.store, out, subject_id)
+    name = f"{subject_id}-audit.{'xml' if format == 'odm' else format}"
+    return Response(
+        out.getvalue(),
+        media_type=_EXPORT_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -13,6 +13,7 @@ from web.context import AppContext, context
 from web.monitoring_view import query_rows, site_reports
 from web.rendering import render
 from web.security import page_actor
+from web.sites import visible
 
 __all__ = ["router"]
 
@@ -28,7 +29,7 @@ _STATUSES = ("open", "answered", "closed")
 async def queries_page(
     request: Request, actor: Reader, ctx: Ctx, site: str = "", status: str = "", min_age: str = ""
 ) -> HTMLResponse:
-    rows = await asyncio.to_thread(ctx.store.board)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
     age = int(min_age) if min_age.isdigit() else None
     found = query_rows(
         rows,
@@ -53,7 +54,7 @@ async def queries_page(
 
 @router.get("/monitoring")
 async def monitoring_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
-    rows = await asyncio.to_thread(ctx.store.board)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
     protocol = ctx.gateway.protocol
     today = ctx.today()
     return render(

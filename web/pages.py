@@ -44,6 +44,7 @@ from web.security import (
 )
 from web.session import COOKIE_NAME
 from web.signing import mark_signed, sign_from_form, signing_context
+from web.sites import require_site, visible
 from web.study_forms import slot_form
 from web.visit_choices import VISIT_FORMS, with_visit_choices
 
@@ -146,8 +147,10 @@ async def board_page(
     dose_level: str = "",
 ) -> HTMLResponse:
     phase_filter = phase if phase in {p.value for p in Phase} else None
-    rows = await asyncio.to_thread(
-        ctx.store.board, phase_filter, disease or None, dose_level or None
+    rows = visible(
+        ctx,
+        actor,
+        await asyncio.to_thread(ctx.store.board, phase_filter, disease or None, dose_level or None),
     )
     today = ctx.today()
     return render(
@@ -166,7 +169,7 @@ async def board_page(
 @router.get("/visits")
 async def visits_page(request: Request, actor: Reader, ctx: Ctx, days: int = 14) -> HTMLResponse:
     days = max(0, min(days, 366))
-    rows = await asyncio.to_thread(ctx.store.board)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
     return render(
         ctx,
         request,
@@ -180,7 +183,7 @@ async def visits_page(request: Request, actor: Reader, ctx: Ctx, days: int = 14)
 
 @router.get("/visits.ics")
 async def visits_ics(actor: Reader, ctx: Ctx, days: int = 14) -> Response:
-    rows = await asyncio.to_thread(ctx.store.board)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
     visits = due_visits(rows, ctx.today(), max(0, min(days, 366)))
     body = calendar(visits, "JY231 visits", zone_name=ctx.gateway.protocol.calendar.timezone)
     return Response(body, media_type="text/calendar; charset=utf-8")
@@ -374,6 +377,7 @@ async def _submit_form(
     command_id = form_command_id(values.pop("command_id", ""))
     try:
         command = parse_form(spec, values, uploads, datetime.now(UTC))
+        actor = require_site(ctx, actor, command)
         check_role(command, actor)
         command = sign_from_form(request, ctx, actor, command, values)
         if subject_id is None:

@@ -14,6 +14,7 @@ from web.alerts import newest_first
 from web.context import AppContext, context
 from web.orr_view import load_orr
 from web.security import api_actor
+from web.sites import visible_subject_ids
 from web.study_view import StudyView, load_study
 
 __all__ = ["router"]
@@ -34,10 +35,12 @@ async def orr_report(_: Reader, ctx: Ctx) -> OrrReport:
 
 
 @router.get("/alerts")
-async def alerts(_: Reader, ctx: Ctx) -> list[Notification]:
+async def alerts(actor: Reader, ctx: Ctx) -> list[Notification]:
     """Safety alerts from the notification outbox (overdue SAE reports, DLTs, missed
-    monitoring days), newest first."""
-    return await asyncio.to_thread(newest_first, ctx.outbox)
+    monitoring days), newest first; only those of the user's sites' subjects."""
+    found = await asyncio.to_thread(newest_first, ctx.outbox)
+    seen = await asyncio.to_thread(visible_subject_ids, ctx, actor)
+    return found if seen is None else [a for a in found if a.subject_id in seen]
 
 
 @router.get("/study")

@@ -14,6 +14,7 @@ from web.context import AppContext, context
 from web.orr_view import ci_text, load_orr, orr_chart, orr_tables
 from web.rendering import render
 from web.security import page_actor
+from web.sites import visible_subject_ids
 
 __all__ = ["router"]
 
@@ -42,4 +43,6 @@ async def orr_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
 @router.get("/alerts")
 async def alerts_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
     alerts = await asyncio.to_thread(newest_first, ctx.outbox)
+    seen = await asyncio.to_thread(visible_subject_ids, ctx, actor)
+    alerts = alerts if seen is None else [a for a in alerts if a.subject_id in seen]
     return render(ctx, request, "alerts.html", actor=actor, alerts=alerts)

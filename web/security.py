@@ -16,6 +16,7 @@ from system.redaction import remember_secret
 from web.context import AppContext, context
 from web.login_guard import AccountLocked
 from web.session import COOKIE_NAME, Session
+from web.sites import scoped_actor
 
 __all__ = [
     "MONITOR_COMMANDS",
@@ -103,7 +104,8 @@ async def api_actor(
     # Declared so the OpenAPI document offers HTTP Basic; parsed in ``authenticate``.
     _credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
 ) -> Actor:
-    return await authenticate(request, ctx)
+    # Another site's subject is a 404; the actor's role is the one at the subject's site.
+    return await scoped_actor(request, ctx, await authenticate(request, ctx))
 
 
 def refuse_monitor(actor: Actor) -> Actor:
@@ -161,7 +163,7 @@ def page_actor(request: Request, ctx: Annotated[AppContext, Depends(context)]) -
     user = ctx.users.get(session.username) if session else None
     if user is None:
         raise LoginRequired(request.url.path)
-    return user.actor
+    return await scoped_actor(request, ctx, user.actor)
 
 
 def page_writer(actor: Annotated[Actor, Depends(page_actor)]) -> Actor:
