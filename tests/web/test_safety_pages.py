@@ -155,7 +155,9 @@ async def test_safety_forms_are_offered_by_phase_role_and_what_there_is_to_act_o
     }
 
     mona = await logged_in(client_for, "mona")
-    assert offered((await mona.get(f"/subjects/{subject_id}")).text, subject_id) == set()
+    # A monitor is offered the oversight forms only (queries, SDV), never a safety form.
+    monitor_offer = offered((await mona.get(f"/subjects/{subject_id}")).text, subject_id)
+    assert monitor_offer == {"open_query", "verify_source"}
     refused = await mona.get(f"/subjects/{subject_id}/commands/record_crs")
     assert refused.status_code == 403
 
