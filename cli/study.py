@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.api_client import Credentials
+from cli.monitoring import SignPassword
 from cli.options import AsJson, Password, User, client
 from cli.output import console, print_json, print_table
 
@@ -86,10 +88,20 @@ def review(
     summary: Annotated[str, typer.Option(help="The review's reasoning, kept with the event")],
     user: User = None,
     password: Password = None,
+    sign_password: SignPassword = None,
     as_json: AsJson = False,
 ) -> None:
-    """Sign the safety review of a level eligible for escalation (PI only)."""
-    body = {"dose_level": dose_level, "decision": decision, "summary": summary}
+    """Sign the safety review of a level eligible for escalation (PI only; an electronic
+    signature, so the password is re-entered)."""
+    username, _ = Credentials(user, password).resolved()
+    secret = sign_password or typer.prompt(f"Password of {username} to sign", hide_input=True)
+    body = {
+        "dose_level": dose_level,
+        "decision": decision,
+        "summary": summary,
+        "username": username,
+        "password": secret,
+    }
     state = client(user, password).post("/api/study/reviews", body)
     if as_json:
         print_json(state)

@@ -26,6 +26,7 @@ __all__ = [
     "attach_signature",
     "check_signatures",
     "evolve_signature",
+    "sign_first",
     "signature_for",
     "signed_refs",
 ]
@@ -49,6 +50,20 @@ def signature_for(
         signed=signed,
         components=attestation.components,
     )
+
+
+def sign_first(
+    attestation: mc.SignatureAttestation | None,
+    statement: str,
+    last_seq: int,
+    payloads: Sequence[e.EventPayload],
+) -> list[e.EventPayload]:
+    """A decision's events with its signature placed right after the first, which it signs
+    through its ``prev_hash`` (the first event's hash is not known before it is sealed)."""
+    if attestation is None or not payloads:
+        return list(payloads)
+    decision = me.SignedRef(seq=last_seq + 1, type=payloads[0].type)
+    return [payloads[0], signature_for(attestation, statement, (decision,)), *payloads[1:]]
 
 
 def _basis(s: SubjectState, command: Any) -> tuple[list[int], str]:

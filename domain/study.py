@@ -26,7 +26,9 @@ from domain.database_lock import (
 )
 from domain.errors import MissingPrerequisite, RoleNotAllowed, ValueOutOfRange, WrongPhase
 from domain.inputs import InputModel
+from domain.monitoring_commands import SignatureAttestation
 from domain.protocol import Protocol
+from domain.signatures import sign_first
 from domain.state import SubjectState
 
 __all__ = [
@@ -94,6 +96,8 @@ class SignSafetyReview(_StudyCommand):
     dose_level: str = Field(pattern=r"^DL[0-9]+$")
     decision: Literal["escalate", "stay"]
     summary: str = Field(min_length=1, max_length=4000)
+    # The PI's re-entered password, as checked by the web/CLI layer (21 CFR 11.200).
+    signature: SignatureAttestation | None = None
 
 
 StudyCommand = (
@@ -355,6 +359,11 @@ def _outcome(
 def _review(
     s: StudyState, cmd: SignSafetyReview, now: datetime, p: Protocol
 ) -> list[e.EventPayload]:
+    statement = f"safety review of {cmd.dose_level}: {cmd.decision}"
+    return sign_first(cmd.signature, statement, s.last_seq, _reviewed(s, cmd))
+
+
+def _reviewed(s: StudyState, cmd: SignSafetyReview) -> list[e.EventPayload]:
     cohort = s.cohort(cmd.dose_level)
     if cohort is None:
         raise ValueOutOfRange(f"no dose level {cmd.dose_level}", field="dose_level")

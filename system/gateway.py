@@ -24,7 +24,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.events import UNSTORABLE
 from domain import errors
 from domain.actors import Actor
-from domain.commands import Command, RecordCorrection, RegisterSubject, Submission
+from domain.commands import (
+    Command,
+    RecordCorrection,
+    RegisterSubject,
+    SignatureAttestation,
+    Submission,
+)
 from domain.idempotency import fingerprint, outcomes_from_events
 from domain.protocol import Protocol, load_protocol
 from domain.signing import SignatureRefused
@@ -510,12 +516,21 @@ class StudyGateway:
             await asyncio.sleep(0.05)
 
     async def sign_safety_review(
-        self, dose_level: str, decision: str, summary: str, actor: Actor
+        self,
+        dose_level: str,
+        decision: str,
+        summary: str,
+        actor: Actor,
+        signature: SignatureAttestation | None = None,
     ) -> StudyState:
         try:
             review = await (self._signer or default_signer()).seal(
                 ReviewSubmission(
-                    dose_level=dose_level, decision=decision, summary=summary, actor=actor
+                    dose_level=dose_level,
+                    decision=decision,
+                    summary=summary,
+                    actor=actor,
+                    signature=signature,
                 ),
                 purpose=REVIEW_PURPOSE,
                 target=self.workflow_id,

@@ -13,7 +13,8 @@ from web.form_fields import FormSpec, fields_of
 
 __all__ = ["MONITORING_FORMS"]
 
-_IMPLICIT = frozenset({"type", "occurred_at"})
+# ``signature`` is made by the server from the re-entered password (web/signing.py).
+_IMPLICIT = frozenset({"type", "occurred_at", "signature"})
 _LABELS = {
     "target_seq": "Event # (from the timeline)",
     "field": "Field (optional)",
@@ -33,6 +34,10 @@ def _has_unclosed_query(state: SubjectState, protocol: Protocol) -> bool:
 
 def _has_answered_query(state: SubjectState, protocol: Protocol) -> bool:
     return any(q.status != "open" for q in state.queries)
+
+
+def _has_data(state: SubjectState, protocol: Protocol) -> bool:
+    return any(x.form is not None for x in state.ledger)
 
 
 def _is_locked(state: SubjectState, protocol: Protocol) -> bool:
@@ -64,6 +69,7 @@ MONITORING_FORMS: dict[str, FormSpec] = {
         _spec("close_query", "Close query", c.CloseQuery, _has_unclosed_query),
         _spec("reopen_query", "Re-open query", c.ReopenQuery, _has_answered_query),
         _spec("verify_source", "Verify source data", c.VerifySource),
+        _spec("sign_casebook", "Sign off and lock casebook", c.SignCasebook, _has_data),
         _spec("unlock_casebook", "Unlock casebook", c.UnlockCasebook, _is_locked),
     )
 }

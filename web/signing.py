@@ -22,6 +22,7 @@ from web.session import COOKIE_NAME
 __all__ = [
     "MEANINGS",
     "SIGNED_COMMANDS",
+    "SIGNING_FIELDS",
     "SignatureRefused",
     "attest",
     "mark_signed",
@@ -30,6 +31,9 @@ __all__ = [
     "sign_from_form",
     "signing_context",
 ]
+
+# The form fields of a signature, never part of a command.
+SIGNING_FIELDS = ("signature_meaning", "signature_username", "signature_password")
 
 # The commands that are electronic signatures, with the meaning offered first.
 SIGNED_COMMANDS: dict[str, SignatureMeaning] = {

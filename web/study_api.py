@@ -15,10 +15,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor, Role
 from domain.errors import DomainError, RoleNotAllowed
+from domain.monitoring_events import SignatureMeaning
 from domain.study import SlotDecision, StudyState
 from system.gateway import StudyGateway
 from web.context import AppContext, context
 from web.security import api_writer
+from web.signing import attest
 
 __all__ = ["NOT_RUNNING", "ReviewBody", "SlotBody", "StudyNotRunning", "router"]
 
@@ -52,6 +54,10 @@ class ReviewBody(BaseModel):
     dose_level: str = Field(pattern=_DOSE_LEVEL, examples=["DL1"])
     decision: Literal["escalate", "stay"]
     summary: str = Field(min_length=1, max_length=4000)
+    # The review is an electronic signature: the PI's user id and password, re-entered.
+    username: str | None = Field(default=None, max_length=64)
+    password: str | None = Field(default=None, max_length=256)
+    meaning: SignatureMeaning = "review"
 
 
 class SlotRefusal(BaseModel):
@@ -128,7 +134,17 @@ async def sign_safety_review(body: ReviewBody, actor: Writer, ctx: Ctx) -> Study
     if actor.role is not Role.PI:
         raise RoleNotAllowed("only the principal investigator signs safety reviews")
     study = _study(ctx)
+    signature = attest(
+        ctx,
+        actor,
+        password=body.password or "",
+        username=body.username,
+        meaning=body.meaning,
+        first_in_session=True,
+    )
     try:
-        return await study.sign_safety_review(body.dose_level, body.decision, body.summary, actor)
+        return await study.sign_safety_review(
+            body.dose_level, body.decision, body.summary, actor, signature
+        )
     except RPCError as exc:
         raise _missing_study(exc) from exc

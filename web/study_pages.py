@@ -24,6 +24,7 @@ from web.errors import status_for
 from web.pages import FormWriter, subject_page_response
 from web.rendering import render
 from web.security import page_actor
+from web.signing import SIGNING_FIELDS, mark_signed, sign_from_form, signing_context
 from web.study_forms import REVIEW_FIELDS, field_errors, parse_review, review_form
 from web.study_view import load_study
 
@@ -81,6 +82,7 @@ async def _study_page(
         ),
         review=review,
         notice=notice,
+        signing=signing_context(request, ctx, "sign_safety_review", values or {}),
     )
 
 
@@ -94,11 +96,16 @@ async def sign_review(request: Request, actor: FormWriter, ctx: Ctx) -> Response
     study = _study(ctx)
     if actor.role is not Role.PI:
         raise RoleNotAllowed("only the principal investigator signs safety reviews")
-    values = await _form_values(request, *REVIEW_FIELDS)
+    values = await _form_values(request, *REVIEW_FIELDS, *SIGNING_FIELDS)
     fields = REVIEW_FIELDS
     try:
-        review = parse_review(values, datetime.now(UTC))
-        await study.sign_safety_review(review.dose_level, review.decision, review.summary, actor)
+        review = parse_review(
+            {k: values[k] for k in REVIEW_FIELDS if k in values}, datetime.now(UTC)
+        )
+        signature = sign_from_form(request, ctx, actor, review, values).signature
+        await study.sign_safety_review(
+            review.dose_level, review.decision, review.summary, actor, signature
+        )
     except ValidationError as exc:
         errors, code = field_errors(exc, fields), 422
     except DomainError as exc:
@@ -106,6 +113,7 @@ async def sign_review(request: Request, actor: FormWriter, ctx: Ctx) -> Response
     except RPCError as exc:
         errors, code = _not_running(exc), 409
     else:
+        mark_signed(request, ctx)
         notice = f"Safety review for {review.dose_level} signed: {review.decision}"
         return RedirectResponse(f"/study?{urlencode({'notice': notice})}", status_code=303)
     return await _study_page(ctx, request, actor, values=values, errors=errors, status_code=code)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from domain import events as e
+from domain import monitoring_events as me
 from domain.protocol import Protocol
 from domain.study import Cohort, CohortMember, LevelStatus, StudyState, fold_study, study_id_for
 from store.base import EventStore
@@ -54,6 +55,7 @@ def _history(events: Sequence[e.Event]) -> dict[str, list[tuple[str, str]]]:
     def note(level: str, kind: str, text: str) -> None:
         notes.setdefault(level, []).append((kind, text))
 
+    reviewed: str | None = None
     for event in events:
         p = event.payload
         match p:
@@ -83,11 +85,21 @@ def _history(events: Sequence[e.Event]) -> dict[str, list[tuple[str, str]]]:
                 if p.de_escalated_to:
                     note(p.de_escalated_to, p.type, f"expanded to 6 after {p.dose_level} stopped")
             case e.SafetyReviewSigned():
+                reviewed = p.dose_level
                 note(
                     p.dose_level,
                     p.type,
                     f"safety review signed by {event.actor.user_id}: {p.decision} — {p.summary}",
                 )
+            case me.SignatureApplied() if reviewed is not None:
+                # 21 CFR 11.50: the printed name, the date and time and the meaning.
+                note(
+                    reviewed,
+                    p.type,
+                    f"electronic signature: {p.printed_name}, "
+                    f"{event.recorded_at:%Y-%m-%d %H:%M:%S} UTC, meaning: {p.meaning}",
+                )
+                reviewed = None
             case e.DoseEscalated():
                 note(p.from_level, p.type, f"escalated to {p.to_level}")
                 note(p.to_level, p.type, f"opened by escalation from {p.from_level}")

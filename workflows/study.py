@@ -86,6 +86,7 @@ class ReviewSubmission(BaseModel):
     decision: str
     summary: str
     actor: Actor
+    signature: SignatureAttestation | None = None
     seal: Seal | None = None
 
 
@@ -214,6 +215,7 @@ class StudyWorkflow:
                         "dose_level": review.dose_level,
                         "decision": review.decision,
                         "summary": review.summary,
+                        "signature": review.signature,
                     }
                 )
                 await self._decide_and_record(command, review.actor)
@@ -231,6 +233,7 @@ class StudyWorkflow:
                     "dose_level": review.dose_level,
                     "decision": review.decision,
                     "summary": review.summary,
+                    "signature": review.signature,
                 }
             )
             decide_study(self._state, command, review.actor, workflow.now(), self._protocol)

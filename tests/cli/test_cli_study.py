@@ -56,7 +56,7 @@ async def test_study_commands_exit_1_on_refusal_2_on_bad_input_and_3_when_down(
 
     not_pi = await trial(
         live_server, "ivan", "study", "review", "--dose-level", "DL1",
-        "--decision", "stay", "--summary", "not mine",
+        "--decision", "stay", "--summary", "not mine", "--sign-password", "ivan-demo-2024",
     )  # fmt: skip
     assert not_pi.exit_code == 1 and "principal investigator" in not_pi.stderr
 

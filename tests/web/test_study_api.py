@@ -15,7 +15,14 @@ from tests.web.conftest import ClientFor
 from tests.web.test_study_pages import dl1_eligible_for_escalation, enrolled, quiet, study_types
 from tests.workflows.harness import COORDINATOR
 
-REVIEW = {"dose_level": "DL1", "decision": "stay", "summary": "0 DLT in 3 evaluable"}
+# A review is an electronic signature: the PI's user id and password are re-entered.
+REVIEW = {
+    "dose_level": "DL1",
+    "decision": "stay",
+    "summary": "0 DLT in 3 evaluable",
+    "username": "petra",
+    "password": "petra-demo-2024",
+}
 
 
 def slot_path(subject_id: str) -> str:
@@ -199,6 +206,8 @@ async def test_the_pi_escalates_after_a_cohort_of_three_without_dlt(
     status = {c["dose_level"]: c["status"] for c in response.json()["cohorts"]}
     assert status["DL1"] == "escalated" and status["DL2"] == "open"
     types = study_types(sqlite_store, studies)
-    assert types[-2:] == ["study.safety_review_signed", "study.escalated"]
+    assert types[-3:] == ["study.safety_review_signed", "signature.applied", "study.escalated"]
+    signature = sqlite_store.read_stream(studies.workflow_id)[-2]
+    assert signature.payload.meaning == "review"  # type: ignore[union-attr]
     view = (await client_for("mona").get("/api/study")).json()
     assert view["reviews_pending"] == []

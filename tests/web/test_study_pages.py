@@ -19,6 +19,9 @@ from tests.web.conftest import ClientFor
 from tests.web.login import logged_in, submit
 from tests.workflows.harness import COORDINATOR, SubjectDriver
 
+# The review is an electronic signature: user id and password at the session's first signing.
+SIGN = {"signature_username": "petra", "signature_password": "petra-demo-2024"}
+
 
 def quiet(protocol: Protocol) -> Protocol:
     # No daily monitoring records to keep up with: these tests look at the DLT window only.
@@ -165,7 +168,7 @@ async def test_a_refused_review_shows_its_error_even_before_the_study_has_record
     client_for: ClientFor, study: StudyGateway, sqlite_store: SqlEventStore
 ) -> None:
     petra = await logged_in(client_for, "petra")
-    form = {"dose_level": "DL1", "decision": "stay", "summary": "no study yet"}
+    form = {"dose_level": "DL1", "decision": "stay", "summary": "no study yet", **SIGN}
     response = await submit(petra, "/study/reviews", form)
     assert response.status_code == 409
     assert "the study workflow is not running" in response.text
@@ -223,7 +226,7 @@ async def test_a_review_of_a_level_not_eligible_is_refused_next_to_the_dose_leve
     await enrolled(time_env, study, subject_id)
     await study.request_slot(subject_id, "DL1", COORDINATOR)
     petra = await logged_in(client_for, "petra")
-    form = {"dose_level": "DL1", "decision": "escalate", "summary": "too early"}
+    form = {"dose_level": "DL1", "decision": "escalate", "summary": "too early", **SIGN}
     response = await submit(petra, "/study/reviews", form)
     assert response.status_code == 409
     assert "DL1 is open" in field_error(response.text, "dose_level")
@@ -252,7 +255,7 @@ async def test_the_pi_escalates_an_eligible_level_from_the_study_page(
     response = await submit(
         petra,
         "/study/reviews",
-        {"dose_level": "DL1", "decision": "escalate", "summary": "0 DLT in 3 evaluable"},
+        {"dose_level": "DL1", "decision": "escalate", "summary": "0 DLT in 3 evaluable", **SIGN},
     )
     assert response.status_code == 303, response.text
     page = (await petra.get(response.headers["location"])).text
@@ -260,4 +263,4 @@ async def test_the_pi_escalates_an_eligible_level_from_the_study_page(
     assert "safety review signed by petra: escalate — 0 DLT in 3 evaluable" in page
     assert "opened by escalation from DL1" in page
     types = study_types(sqlite_store, studies)
-    assert types[-2:] == ["study.safety_review_signed", "study.escalated"]
+    assert types[-3:] == ["study.safety_review_signed", "signature.applied", "study.escalated"]
