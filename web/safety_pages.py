@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse
 from domain.actors import Actor
 from web.alerts import newest_first
 from web.context import AppContext, context
+from web.monitoring_view import query_rows
 from web.orr_view import ci_text, load_orr, orr_chart, orr_tables
 from web.rendering import render
 from web.security import page_actor
-from web.sites import visible_subject_ids
+from web.sites import visible, visible_subject_ids
 
 __all__ = ["router"]
 
@@ -45,4 +46,16 @@ async def alerts_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse
     alerts = await asyncio.to_thread(newest_first, ctx.outbox)
     seen = await asyncio.to_thread(visible_subject_ids, ctx, actor)
     alerts = alerts if seen is None else [a for a in alerts if a.subject_id in seen]
-    return render(ctx, request, "alerts.html", actor=actor, alerts=alerts)
+    rows = visible(ctx, actor, await asyncio.to_thread(ctx.store.board))
+    protocol = ctx.gateway.protocol
+    # Queries unanswered after the protocol's query_answer_days, computed from the board.
+    overdue = [q for q in query_rows(rows, ctx.today(), protocol) if q.overdue]
+    return render(
+        ctx,
+        request,
+        "alerts.html",
+        actor=actor,
+        alerts=alerts,
+        queries=overdue,
+        answer_days=protocol.monitoring.query_answer_days,
+    )

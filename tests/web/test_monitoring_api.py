@@ -8,6 +8,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.sql import SqlEventStore
 from tests.web.conftest import ClientFor, Clock
+from tests.web.login import logged_in
 from tests.web.test_api import now_iso, registered
 
 
@@ -147,3 +148,7 @@ async def test_the_study_query_list_filters_by_site_status_and_age_and_flags_ove
     assert [(q["age_days"], q["overdue"]) for q in overdue] == [(8, True)]
     report = (await client.get("/api/monitoring/report")).json()
     assert report[0]["overdue_queries"] == 1
+    # The alerts page lists it with the safety alerts.
+    page = (await (await logged_in(client_for, "cora")).get("/alerts")).text
+    overdue_section = page[page.index('id="overdue-queries"') :]
+    assert f"{subject_id}-Q1" in overdue_section and "overdue" in overdue_section
