@@ -105,6 +105,7 @@ async def test_a_subject_goes_from_registration_to_enrollment_through_the_cli(
         "cora",
         "cora",
         "petra",
+        "petra",  # the electronic signature of the eligibility decision
         "ivan",
         # The chain-of-identity id and the slots booked at enrollment (issue 14).
         "ivan",
