@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from cli.api_client import ApiClient, Credentials
 from cli.output import console, print_json
+from cli.subject import SIGNED_TYPES
 from domain import commands as c
 from domain.measurements import (
     BloodCounts,
@@ -95,8 +96,12 @@ class _Site:
     """The demo users at work: one API client per role, commands dated by the wall clock."""
 
     def __init__(self, url: str | None, passwords: dict[str, str]) -> None:
+        self._credentials: dict[int, tuple[str, str]] = {}
+
         def login(user: str) -> ApiClient:
-            return ApiClient(Credentials(user, passwords[user]), url)
+            client = ApiClient(Credentials(user, passwords[user]), url)
+            self._credentials[id(client)] = (user, passwords[user])
+            return client
 
         self.coordinator = login("cora")
         self._coordinator_auth = ("cora", passwords["cora"])
@@ -118,6 +123,12 @@ class _Site:
             answer.raise_for_status()
 
     def send(self, staff: ApiClient, subject_id: str, command: c.Command) -> None:
+        if command.type in SIGNED_TYPES:
+            # An electronic signature: the demo user's id and password are re-entered.
+            user, password = self._credentials[id(staff)]
+            request = {"command": _body(command), "username": user, "password": password}
+            staff.post(f"/api/subjects/{subject_id}/signatures", request)
+            return
         staff.post(f"/api/subjects/{subject_id}/commands", _body(command))
 
 
