@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime
 
 from lxml import etree
+from typer.testing import CliRunner
 
 from audit.odm import ODM_NAMESPACE, export_odm
+from cli.main import app
 from domain import commands as c
 from domain.protocol import load_protocol
 from store.sql import SqlEventStore
+from tests.audit.tamper import rewrite
 from tests.audit.test_export import ODM_XSD
 from tests.domain.journey import COORDINATOR, MONITOR, PI, Journey
 
@@ -84,3 +88,23 @@ def test_odm_carries_signatures_queries_and_sdv_and_validates_against_the_xsd(
         namespaces=NS,
     )
     assert reset == ["reset"]
+
+
+def test_audit_verify_cli_names_a_signature_invalidated_by_a_changed_signed_event(
+    sqlite_store: SqlEventStore,
+) -> None:
+    j = _oversight_history()
+    sqlite_store.append(j.events)
+    url = sqlite_store.url.render_as_string(hide_password=False)
+    clean = CliRunner().invoke(app, ["audit", "verify", "--json", "--store-url", url])
+    assert clean.exit_code == 0 and json.loads(clean.stdout)["clean"] is True
+
+    screening = next(e for e in j.events if e.type == "screening.recorded")
+    signature = next(e for e in j.events if e.type == "signature.applied")
+    rewrite(
+        sqlite_store, "S-0001", screening.seq, lambda env: env["payload"].update(eligible=False)
+    )
+    broken = CliRunner().invoke(app, ["audit", "verify", "--json", "--store-url", url])
+    assert broken.exit_code == 1
+    problems = [f["problem"] for f in json.loads(broken.stdout)["findings"]]
+    assert f"signature #{signature.seq} is invalid: event #{screening.seq}" in " ".join(problems)
