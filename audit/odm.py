@@ -87,6 +87,8 @@ class _Directory:
     users: dict[str, str] = field(default_factory=dict)
     sites: dict[str, date] = field(default_factory=dict)
     versions: set[str] = field(default_factory=set)
+    # Signers' printed names, from their signatures (21 CFR 11.50: shown with every signature).
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def _site_of(row: dict[str, Any]) -> str | None:
@@ -105,6 +107,9 @@ def _collect(store: EventStore, subject: str | None) -> _Directory:
             actor = row.get("actor") or {}
             found.users.setdefault(str(actor.get("user_id")), str(actor.get("role")))
             found.versions.add(str(row.get("protocol_version")))
+            payload = row.get("payload") or {}
+            if payload.get("type") == "signature.applied":
+                found.names[str(payload.get("signer_id"))] = str(payload.get("printed_name"))
             day = datetime.fromisoformat(str(row["recorded_at"])).date()
             found.sites[site] = min(found.sites.get(site, day), day)
     return found
@@ -143,7 +148,13 @@ def _write_head(out: TextIO, found: _Directory, created: datetime) -> None:
         out.write(
             f"<User{_attrs(OID=_user_oid(user_id), UserType=_USER_TYPES.get(role, 'Other'))}>"
             f"<LoginName>{_text(user_id)}</LoginName>"
-            f"<DisplayName>{_text(f'{user_id} ({role})')}</DisplayName></User>\n"
+            f"<DisplayName>{_text(f'{user_id} ({role})')}</DisplayName>"
+            + (
+                f"<FullName>{_text(found.names[user_id])}</FullName>"
+                if user_id in found.names
+                else ""
+            )
+            + "</User>\n"
         )
     for site, since in sorted(found.sites.items()):
         out.write(f"<Location{_attrs(OID=_location_oid(site), Name=site, LocationType='Site')}>")

@@ -61,6 +61,10 @@ def test_odm_carries_signatures_queries_and_sdv_and_validates_against_the_xsd(
     schema = etree.XMLSchema(etree.parse(str(ODM_XSD)))
     assert schema.validate(document), schema.error_log
 
+    full_names = document.xpath(
+        "//odm:AdminData/odm:User[odm:LoginName='petra']/odm:FullName/text()", namespaces=NS
+    )
+    assert full_names == ["Petra (Principal Investigator)"]
     meanings = document.xpath("//odm:AdminData/odm:SignatureDef/odm:Meaning/text()", namespaces=NS)
     assert set(meanings) == {"authorship", "review", "approval", "responsibility"}
     signatures = document.xpath("//odm:FormData/odm:Signature", namespaces=NS)
