@@ -44,7 +44,6 @@ from domain.ltfu_events import (
     LtfuVisitCompleted,
 )
 from domain.measurements import Measurement
-from domain.renal import RenalAssessment
 from domain.monitoring_events import (
     CasebookLocked,
     CasebookUnlocked,
@@ -58,6 +57,7 @@ from domain.monitoring_events import (
     SignatureApplied,
     SourceVerified,
 )
+from domain.renal import RenalAssessment
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Response, Route, ScheduledVisit, Sex
 

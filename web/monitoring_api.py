@@ -10,7 +10,7 @@ import asyncio
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError
 
@@ -26,7 +26,7 @@ from system.gateway import StudyGateway
 from web.api import check_role
 from web.context import AppContext, context
 from web.monitoring_view import QueryRow, SdvRow, SiteReport, query_rows, sdv_rows, site_reports
-from web.security import api_actor, api_writer
+from web.security import api_actor, api_writer, client_address
 from web.signing import SIGNED_COMMANDS, SignatureRefused, attest
 from web.sites import visible
 from web.study_api import NOT_RUNNING, StudyNotRunning
@@ -103,14 +103,16 @@ class SignRequest(BaseModel):
 
 
 @router.post("/subjects/{subject_id}/signatures")
-async def sign(subject_id: str, request: SignRequest, actor: Writer, ctx: Ctx) -> SubmitResult:
+async def sign(
+    subject_id: str, body: SignRequest, request: Request, actor: Writer, ctx: Ctx
+) -> SubmitResult:
     """Sign eligibility, lymphodepletion approval or the casebook (sign-off and lock).
 
     Every API call is its own session, so both components are re-entered: the user id and the
     password of the authenticated signer. The signature event names the printed name, the
     meaning and the hashes of the signed events.
     """
-    command = request.command
+    command = body.command
     check_role(command, actor)
     if command.type not in SIGNED_COMMANDS:
         signed = ", ".join(k for k in SIGNED_COMMANDS if k != "sign_safety_review")
@@ -118,12 +120,13 @@ async def sign(subject_id: str, request: SignRequest, actor: Writer, ctx: Ctx) -
             f"{command.type} is not an electronic signature; sign one of: {signed}",
             field="command.type",
         )
-    attestation = attest(
+    attestation = await attest(
         ctx,
         actor,
-        password=request.password,
-        username=request.username,
-        meaning=request.meaning or SIGNED_COMMANDS[command.type],
+        address=client_address(request),
+        password=body.password,
+        username=body.username,
+        meaning=body.meaning or SIGNED_COMMANDS[command.type],
         first_in_session=True,
     )
     signed_command = command.model_copy(update={"signature": attestation})
@@ -150,15 +153,18 @@ def _pi_study(ctx: AppContext, actor: Actor) -> StudyGateway:
 
 
 @router.post("/study/database-lock")
-async def lock_database(body: DatabaseLockBody, actor: Writer, ctx: Ctx) -> StudyState:
+async def lock_database(
+    body: DatabaseLockBody, request: Request, actor: Writer, ctx: Ctx
+) -> StudyState:
     """Study-wide database lock, signed (user id and password re-entered) with a reason.
 
     After it nothing but audit reads is possible: every subject command is refused (409).
     """
     study = _pi_study(ctx, actor)
-    attestation = attest(
+    attestation = await attest(
         ctx,
         actor,
+        address=client_address(request),
         password=body.password or "",
         username=body.username,
         meaning=body.meaning,

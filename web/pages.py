@@ -379,7 +379,7 @@ async def _submit_form(
         command = parse_form(spec, values, uploads, datetime.now(UTC))
         actor = require_site(ctx, actor, command)
         check_role(command, actor)
-        command = sign_from_form(request, ctx, actor, command, values)
+        command = await sign_from_form(request, ctx, actor, command, values)
         if subject_id is None:
             result = await ctx.gateway.register(command, actor, command_id)
             target = command.subject_id

@@ -158,7 +158,7 @@ def live_session(request: Request, ctx: AppContext) -> Session | None:
     return session if username == session.username else None
 
 
-def page_actor(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Actor:
+async def page_actor(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Actor:
     session = live_session(request, ctx)
     user = ctx.users.get(session.username) if session else None
     if user is None:

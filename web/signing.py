@@ -8,6 +8,7 @@ here, against the user directory; the workflow never sees it. What was checked t
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import Request
@@ -16,7 +17,10 @@ from domain.actors import Actor
 from domain.commands import SignatureAttestation
 from domain.errors import ValueOutOfRange
 from domain.monitoring_events import SignatureMeaning
+from system.redaction import remember_secret
 from web.context import AppContext
+from web.login_guard import AccountLocked
+from web.security import client_address
 from web.session import COOKIE_NAME
 
 __all__ = [
@@ -77,7 +81,7 @@ def mark_signed(request: Request, ctx: AppContext) -> None:
         _signed_sessions(request).add(sid)
 
 
-def attest(
+async def attest(
     ctx: AppContext,
     actor: Actor,
     *,
@@ -85,8 +89,13 @@ def attest(
     username: str | None,
     meaning: str,
     first_in_session: bool,
+    address: str,
 ) -> SignatureAttestation:
-    """Check the re-entered components and say what was checked; refuse on any mismatch."""
+    """Check the re-entered components and say what was checked; refuse on any mismatch.
+
+    The password goes through the login guard, so wrong re-entries count towards the
+    account's lockout and land in the security log like failed logins.
+    """
     if meaning not in MEANINGS:
         raise SignatureRefused(
             f"meaning must be one of {', '.join(MEANINGS)}", field="signature_meaning"
@@ -105,8 +114,14 @@ def attest(
         raise SignatureRefused(
             "an electronic signature needs your password re-entered", field="signature_password"
         )
-    if ctx.users.verify(actor.user_id, password) is None:
-        raise SignatureRefused("the password is not correct", field="signature_password")
+    remember_secret(password)
+    try:
+        # In a thread: argon2 must not stall the event loop.
+        await asyncio.to_thread(ctx.guard.login, actor.user_id, password, address)
+    except AccountLocked as exc:
+        raise SignatureRefused(str(exc), field="signature_password") from None
+    except PermissionError:
+        raise SignatureRefused("the password is not correct", field="signature_password") from None
     user = ctx.users.get(actor.user_id)
     return SignatureAttestation(
         signer_id=actor.user_id,
@@ -140,15 +155,16 @@ def signing_context(
     }
 
 
-def sign_from_form(
+async def sign_from_form(
     request: Request, ctx: AppContext, actor: Actor, command: Any, values: dict[str, str]
 ) -> Any:
     """A dashboard form's signing command with its attestation; other commands unchanged."""
     if command.type not in SIGNED_COMMANDS:
         return command
-    attestation = attest(
+    attestation = await attest(
         ctx,
         actor,
+        address=client_address(request),
         password=values.get("signature_password", ""),
         username=values.get("signature_username", "").strip() or None,
         meaning=values.get("signature_meaning") or SIGNED_COMMANDS[command.type],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.service import RPCError, RPCStatusCode
@@ -19,7 +19,7 @@ from domain.monitoring_events import SignatureMeaning
 from domain.study import SlotDecision, StudyState
 from system.gateway import StudyGateway
 from web.context import AppContext, context
-from web.security import api_writer
+from web.security import api_writer, client_address
 from web.signing import attest
 
 __all__ = ["NOT_RUNNING", "ReviewBody", "SlotBody", "StudyNotRunning", "router"]
@@ -128,15 +128,18 @@ async def request_slot(
 
 
 @router.post("/study/reviews", responses=_REFUSALS)
-async def sign_safety_review(body: ReviewBody, actor: Writer, ctx: Ctx) -> StudyState:
+async def sign_safety_review(
+    request: Request, body: ReviewBody, actor: Writer, ctx: Ctx
+) -> StudyState:
     """The PI's signed safety review of a level the 3+3 rule made eligible for escalation."""
     # Checked here so a non-PI's review never reaches Temporal; the workflow checks again.
     if actor.role is not Role.PI:
         raise RoleNotAllowed("only the principal investigator signs safety reviews")
     study = _study(ctx)
-    signature = attest(
+    signature = await attest(
         ctx,
         actor,
+        address=client_address(request),
         password=body.password or "",
         username=body.username,
         meaning=body.meaning,

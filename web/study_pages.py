@@ -102,7 +102,7 @@ async def sign_review(request: Request, actor: FormWriter, ctx: Ctx) -> Response
         review = parse_review(
             {k: values[k] for k in REVIEW_FIELDS if k in values}, datetime.now(UTC)
         )
-        signature = sign_from_form(request, ctx, actor, review, values).signature
+        signature = (await sign_from_form(request, ctx, actor, review, values)).signature
         await study.sign_safety_review(
             review.dose_level, review.decision, review.summary, actor, signature
         )
