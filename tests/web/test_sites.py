@@ -195,7 +195,9 @@ def site_server(
 async def test_the_cli_gets_not_found_for_another_sites_subject(
     site_server: LiveServer, time_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with httpx.AsyncClient(base_url=site_server.url, auth=("bert", PASSWORD)) as bert:
+    async with httpx.AsyncClient(
+        base_url=site_server.url, auth=("bert", PASSWORD), timeout=60
+    ) as bert:
         assert (await _register(bert, time_env, "S-CLIB", SITE_B)).status_code == 201
     monkeypatch.setitem(PASSWORDS, "anna", PASSWORD)
     monkeypatch.setitem(PASSWORDS, "bert", PASSWORD)
