@@ -28,8 +28,8 @@ __all__ = [
     "LtfuTimepoint",
     "LymphodepletionDrug",
     "LymphodepletionRegimen",
-    "Plausibility",
     "MonitoringRules",
+    "Plausibility",
     "Protocol",
     "SafetyRules",
     "SiteCalendar",
@@ -271,6 +271,8 @@ class Plausibility(_Frozen):
     # No clinical fact of the study can predate it; every visit, dose and report is after this.
     earliest_clinical_date: date = date(2024, 1, 1)
     earliest_birth_date: date = date(1900, 1, 1)
+
+
 SdvLevel = Literal["none", "partial", "full"]
 
 

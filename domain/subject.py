@@ -38,7 +38,6 @@ from domain.lymphodepletion import (
     infusion_weight,
     plan_lymphodepletion,
 )
-from domain.plausibility import check_plausible_dates
 from domain.monitoring import (
     MONITORING_DECIDERS,
     after_decision,
@@ -46,6 +45,7 @@ from domain.monitoring import (
     evolve_monitoring,
     ledger_entry,
 )
+from domain.plausibility import check_plausible_dates
 from domain.protocol import Protocol
 from domain.safety_rules import SAFETY_DECIDERS, evolve_safety, sae_due
 from domain.schedule import visit_schedule
