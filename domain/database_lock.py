@@ -7,11 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain import events as e
 from domain import monitoring_events as me
 from domain.errors import MissingPrerequisite, WrongPhase
+from domain.inputs import InputModel
 from domain.monitoring_commands import SignatureAttestation
 from domain.protocol import Protocol
 
@@ -27,8 +28,8 @@ __all__ = [
 ]
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Command(InputModel):
+    # Finite numbers and printable text only (InputModel).
 
     occurred_at: datetime
     reason: str = Field(min_length=1, max_length=2000)

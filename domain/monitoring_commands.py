@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
+from domain.inputs import InputModel
 from domain.monitoring_events import SignatureMeaning
 
 __all__ = [
@@ -29,14 +30,12 @@ Scope = Annotated[str, Field(pattern=r"^(casebook|visit:[A-Za-z0-9_-]{1,16})$")]
 FormKey = Annotated[str, Field(min_length=1, max_length=48)]
 
 
-class SignatureAttestation(BaseModel):
+class SignatureAttestation(InputModel):
     """What the web or CLI layer verified before it let a signing command through.
 
     The workflow never sees a password: the surface re-checks the signer's password (and user
     id at the first signing of a session) and attaches this record of it.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     signer_id: str = Field(min_length=1, max_length=64)
     printed_name: str = Field(min_length=1, max_length=200)
@@ -44,8 +43,8 @@ class SignatureAttestation(BaseModel):
     components: Literal["id_and_password", "password"]
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Command(InputModel):
+    # Non-finite numbers, control and bidi characters are refused on every field (InputModel).
 
     occurred_at: AwareDatetime
     reason: str | None = Field(default=None, max_length=2000)
