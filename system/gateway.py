@@ -171,7 +171,7 @@ class SubjectGateway:
         """After the study-wide database lock nothing but audit reads is possible."""
         if self.study_id is None:
             return
-        handle = self.client.get_workflow_handle_for(StudyWorkflow.run, self.study_id)
+        handle = self.client.get_workflow_handle(self.study_id)
         try:
             locked = (await handle.query(StudyWorkflow.state)).database_locked
         except RPCError:
