@@ -485,8 +485,7 @@ Command = Annotated[
     | UploadTemperatureLog
     | VerifyBedside
     | MarkCustodyOverdue
-    | BookSlots,
-    | MarkReconsentOverdue,
+    | BookSlots
     # oversight (domain/monitoring_commands.py)
     | OpenQuery
     | AnswerQuery

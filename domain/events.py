@@ -549,8 +549,7 @@ EventPayload = Annotated[
     | CustodyOverdue
     | BedsideVerified
     | BedsideCheckFailed
-    | SlotsBooked,
-    | ReconsentOverdue,
+    | SlotsBooked
     # oversight: queries, SDV, signatures, locks (domain/monitoring_events.py)
     | QueryOpened
     | QueryAnswered

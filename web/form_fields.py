@@ -51,9 +51,7 @@ class FormSpec:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     # "safety" forms are offered in the subject page's adverse-event section, "custody" ones
     # in its chain-of-custody section.
-    group: Literal["course", "safety", "custody"] = "course"
-    # "safety" forms are offered in the subject page's adverse-event section.
-    group: Literal["course", "safety", "monitoring"] = "course"
+    group: Literal["course", "safety", "custody", "monitoring"] = "course"
     # Offered only when the subject has something for the form to act on.
     applies: Callable[[SubjectState, Protocol], bool] | None = None
 

@@ -88,8 +88,7 @@ def form_for(command_type: str) -> FormSpec | None:
 def available_forms(state: SubjectState, role: Role, protocol: Protocol) -> list[FormSpec]:
     """The forms this user may use for this subject right now."""
     specs = []
-    for key in (*FORM_COMMANDS, *SAFETY_FORMS, *CUSTODY_FORMS):
-    for key in (*FORM_COMMANDS, *SAFETY_FORMS, *MONITORING_FORMS):
+    for key in (*FORM_COMMANDS, *SAFETY_FORMS, *CUSTODY_FORMS, *MONITORING_FORMS):
         spec = form_for(key)
         if spec is None or key == "register":
             continue
