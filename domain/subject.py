@@ -92,14 +92,13 @@ def decide(
     check_plausible_dates(command, protocol)
     # Every "today" below is the site's calendar day, not the UTC one.
     now = site_time(now, protocol.calendar.timezone)
+    before_decision(state, command)
     if type(command) in CUSTODY_DECIDERS:
         # Custody decisions look at who acts (the bedside check needs two different people).
         payloads = CUSTODY_DECIDERS[type(command)](state, command, actor, now, protocol)
     else:
         payloads = _DECIDERS[type(command)](state, command, now, protocol)
-    before_decision(state, command)
-    handler = _DECIDERS[type(command)]
-    payloads = after_decision(state, command, actor, handler(state, command, now, protocol))
+    payloads = after_decision(state, command, actor, payloads)
     return [
         e.NewEvent(payload=p, occurred_at=command.occurred_at, reason=command.reason)
         for p in payloads
