@@ -154,8 +154,11 @@ def _as_json_printable(value: Any) -> Any:
             return value
         raise _NeedsRfc8785
     if cls is float:
-        if value.is_integer() and -_SAFE_INT <= value <= _SAFE_INT:
-            return int(value)
+        if value.is_integer():
+            if -_SAFE_INT <= value <= _SAFE_INT:
+                return int(value)
+            # 2.0**53 and up: json prints "9007199254740992.0", RFC 8785 "9007199254740992".
+            raise _NeedsRfc8785
         text = repr(value)
         if "e" in text or "n" in text:  # exponent, inf, nan
             raise _NeedsRfc8785

@@ -63,6 +63,7 @@ def test_the_fast_path_is_taken_only_where_it_equals_rfc8785(data: Any) -> None:
 @given(_json)
 @example({"a": [123000000.0, -0.0, 0.5, 1e-05, 2.0**60, 1e21]})
 @example({"\ue000": 1.5, "😀": [True, None]})
+@example({"a": 9007199254740992.0})
 def test_rfc8785_text_is_the_rfc8785_package_s_whichever_path_prints_it(data: Any) -> None:
     assert canonical_text(data, JCS_SCHEME) == rfc8785.dumps(data).decode("utf-8")
 
