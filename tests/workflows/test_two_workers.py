@@ -53,12 +53,13 @@ async def test_two_worker_processes_both_process_commands(
     try:
         for worker in workers:
             worker.start()
+        # Wait until both show as pollers, but only as a head start: a poll that lands on a
+        # child partition of the task queue can stay out of the root's poller list for a while,
+        # and the histories below are what proves both workers processed commands.
         for _ in range(300):
             if len(await _pollers(dev_env, task_queue)) == 2:
                 break
             await asyncio.sleep(0.1)
-        else:
-            pytest.fail("the two workers did not both poll the task queue")
 
         gateway = SubjectGateway(dev_env.client, task_queue, protocol)
         drivers = [SubjectDriver(dev_env, gateway, new_subject()) for _ in range(SUBJECTS)]
