@@ -589,22 +589,19 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
             return apply_correction(s, event, p)
         case e.ParticipationEnded():
             return {"phase": Phase(p.outcome), "outcome": p.outcome, "ended_on": p.ended_on}
-    custody = evolve_custody(s, event)
-    if custody is not None:
-        return custody
-    safety = evolve_safety(s, event)
-    if safety is not None:
-        return safety
-    ld = evolve_ld(s, event)
-    if ld is not None:
-        return ld
-    ltfu = evolve_ltfu(s, event)
-    if ltfu is not None:
-        return ltfu
-    amended = evolve_amendment(s, event)
-    if amended is not None:
-        return amended
-    oversight = evolve_monitoring(s, event)
-    if oversight is not None:
-        return oversight
+    # Each area folds its own events and answers None for the others; the first answer wins.
+    for evolve in _EVOLVERS:
+        changes = evolve(s, event)
+        if changes is not None:
+            return changes
     raise AssertionError(f"unhandled event type {event.type}")  # pragma: no cover
+
+
+_EVOLVERS = (
+    evolve_custody,
+    evolve_safety,
+    evolve_ld,
+    evolve_ltfu,
+    evolve_amendment,
+    evolve_monitoring,
+)
