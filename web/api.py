@@ -16,16 +16,11 @@ from domain.subject import ALLOWED_ROLES
 from domain.values import Phase, ScheduledVisit
 from store.projection import BoardRow
 from system.commands import CommandStatus
-from web.commands import (
-    COMMAND_RESPONSES,
-    READ_RESPONSES,
-    IdempotencyKey,
-    command_id,
-    parse_command_id,
-)
+from web.commands import IdempotencyKey, command_id, parse_command_id
 from web.context import AppContext, context
 from web.ics import calendar
 from web.readside import BoardItem, DueVisit, board_item, due_visits
+from web.responses import API_RESPONSES, COMMAND_RESPONSES
 from web.security import api_actor, api_command_writer, api_writer
 from web.signing import require_no_client_signature
 from web.sites import require_site, visible
@@ -33,9 +28,9 @@ from workflows.subject import SubmitResult
 
 __all__ = ["check_role", "router"]
 
-# Every operation documents the error bodies it can answer (422 {field, rule, msg}, 401, 403,
-# 404, 503 with Retry-After); command operations add 202 and 409.
-router = APIRouter(prefix="/api", tags=["api"], responses=READ_RESPONSES)
+# Every operation documents the error bodies it can answer (web.responses); command operations
+# add 202.
+router = APIRouter(prefix="/api", tags=["api"], responses=API_RESPONSES)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(api_actor)]
@@ -104,7 +99,7 @@ async def submit_command(
     return await ctx.gateway.submit(subject_id, command, actor, command_id(key))
 
 
-@router.get("/commands/{command_id}", responses=READ_RESPONSES)
+@router.get("/commands/{command_id}")
 async def command_status(command_id: str, _: Reader, ctx: Ctx) -> CommandStatus:
     """Whether a command was applied (its events' seqs), refused (why) or is still pending."""
     found = await ctx.gateway.command_status(parse_command_id(command_id, "command_id"))

@@ -26,6 +26,7 @@ from web.api import check_role
 from web.context import AppContext, context
 from web.custody_view import MaterialItem, VeinToVein, material_board, vein_to_vein
 from web.labels import label_png
+from web.responses import API_RESPONSES
 from web.security import api_actor, api_writer
 from workflows.subject import SubmitResult
 
@@ -41,7 +42,7 @@ __all__ = [
     "temperature_command",
 ]
 
-router = APIRouter(prefix="/api", tags=["custody"])
+router = APIRouter(prefix="/api", tags=["custody"], responses=API_RESPONSES)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(api_actor)]

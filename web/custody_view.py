@@ -15,6 +15,7 @@ from domain.state import SubjectState
 
 __all__ = [
     "MaterialItem",
+    "SubjectVeinToVein",
     "UnitView",
     "VeinToVein",
     "material_board",
@@ -80,22 +81,31 @@ class MaterialItem(BaseModel):
     temperature: str
 
 
-class VeinToVein(BaseModel):
+class SubjectVeinToVein(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    per_subject: tuple[tuple[str, float], ...]
+    subject_id: str
+    days: float
+
+
+class VeinToVein(BaseModel):
+    # Rows are objects, not pairs: a tuple schema (prefixItems) is poorly supported by OpenAPI
+    # tooling, the schema-driven fuzz test's validator among them.
+    model_config = ConfigDict(frozen=True)
+
+    per_subject: tuple[SubjectVeinToVein, ...]
     median_days: float | None
 
 
 def vein_to_vein(states: Iterable[SubjectState]) -> VeinToVein:
     """Collection to infusion per infused subject, and the median over them."""
     rows = tuple(
-        (s.subject_id, round(days, 1))
+        SubjectVeinToVein(subject_id=s.subject_id, days=round(days, 1))
         for s in states
         if (days := s.custody.vein_to_vein_days) is not None
     )
     return VeinToVein(
-        per_subject=rows, median_days=round(median(d for _, d in rows), 1) if rows else None
+        per_subject=rows, median_days=round(median(r.days for r in rows), 1) if rows else None
     )
 
 

@@ -105,6 +105,11 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and request.url.path.startswith("/api"):
+        # FastAPI's answer to a body that is not UTF-8 text; bad input is a 422 naming the field
+        # like every other (a body that is text but not JSON already is).
+        field = {"field": "body", "rule": "json_invalid", "msg": f"{exc.detail} (not UTF-8 JSON)"}
+        return JSONResponse({"detail": [field]}, status_code=422)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -26,6 +26,7 @@ from system.gateway import StudyGateway
 from web.api import check_role
 from web.context import AppContext, context
 from web.monitoring_view import QueryRow, SdvRow, SiteReport, query_rows, sdv_rows, site_reports
+from web.responses import API_RESPONSES
 from web.security import api_actor, api_writer, client_address
 from web.signing import SIGNED_COMMANDS, SignatureRefused, attest
 from web.sites import visible
@@ -35,7 +36,7 @@ from workflows.subject import SubmitResult
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", tags=["monitoring"])
+router = APIRouter(prefix="/api", tags=["monitoring"], responses=API_RESPONSES)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(api_actor)]

@@ -17,12 +17,13 @@ from domain.actors import Actor
 from domain.protocol_diff import diff_protocols
 from system.amendments import AmendmentRegistry, notify_subjects
 from web.context import AppContext, context
+from web.responses import API_RESPONSES
 from web.security import api_actor, api_writer
 from workflows.amendment import AmendmentNotice
 
 __all__ = ["AmendmentBody", "router"]
 
-router = APIRouter(prefix="/api/protocol", tags=["protocol"])
+router = APIRouter(prefix="/api/protocol", tags=["protocol"], responses=API_RESPONSES)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Writer = Annotated[Actor, Depends(api_writer)]

@@ -18,6 +18,7 @@ from domain.actors import Actor
 from store.base import BoardRow
 from web.context import AppContext, context
 from web.rendering import render
+from web.responses import API_RESPONSES
 from web.security import api_actor, page_actor
 
 __all__ = ["ReconsentDue", "reconsent_due", "router"]
@@ -60,7 +61,7 @@ def reconsent_due(rows: list[BoardRow], today: date) -> list[ReconsentDue]:
     return sorted(out, key=lambda r: (not r.overdue, r.due_on, r.subject_id))
 
 
-@router.get("/api/reconsent", tags=["protocol"])
+@router.get("/api/reconsent", tags=["protocol"], responses=API_RESPONSES)
 async def reconsent_api(_: Annotated[Actor, Depends(api_actor)], ctx: Ctx) -> list[ReconsentDue]:
     """Subjects who must sign an amended consent form again: due and overdue."""
     rows = await asyncio.to_thread(ctx.store.board)

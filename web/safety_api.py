@@ -13,13 +13,14 @@ from domain.report import OrrReport
 from web.alerts import newest_first
 from web.context import AppContext, context
 from web.orr_view import load_orr
+from web.responses import API_RESPONSES
 from web.security import api_actor
 from web.sites import visible_subject_ids
 from web.study_view import StudyView, load_study
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", tags=["safety and outcomes"])
+router = APIRouter(prefix="/api", tags=["safety and outcomes"], responses=API_RESPONSES)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(api_actor)]

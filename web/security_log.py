@@ -14,6 +14,7 @@ from domain.errors import RoleNotAllowed
 from store.security import SecurityEvent
 from web.context import AppContext, context
 from web.rendering import render
+from web.responses import API_RESPONSES
 from web.security import api_actor, page_actor
 
 __all__ = ["router"]
@@ -38,7 +39,7 @@ def _row(event: SecurityEvent) -> dict[str, Any]:
     }
 
 
-@router.get("/api/security/events", tags=["security"])
+@router.get("/api/security/events", tags=["security"], responses=API_RESPONSES)
 async def security_events_api(
     ctx: Ctx, actor: Annotated[Actor, Depends(api_actor)], limit: int = 200
 ) -> list[dict[str, Any]]:

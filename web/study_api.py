@@ -6,7 +6,7 @@ DomainError handler in web.errors, so the status codes match the rest of the API
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -19,12 +19,13 @@ from domain.monitoring_events import SignatureMeaning
 from domain.study import SlotDecision, StudyState
 from system.gateway import StudyGateway
 from web.context import AppContext, context
+from web.responses import API_RESPONSES, ErrorBody
 from web.security import api_writer, client_address
 from web.signing import attest
 
 __all__ = ["NOT_RUNNING", "ReviewBody", "SlotBody", "StudyNotRunning", "router"]
 
-router = APIRouter(prefix="/api", tags=["study"])
+router = APIRouter(prefix="/api", tags=["study"], responses=API_RESPONSES)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Writer = Annotated[Actor, Depends(api_writer)]
@@ -69,12 +70,6 @@ class SlotRefusal(BaseModel):
     decision: SlotDecision
 
 
-class ErrorBody(BaseModel):
-    detail: str
-    code: str
-    field: str | None = None
-
-
 def _study(ctx: AppContext) -> StudyGateway:
     if ctx.study is None:
         raise StudyNotRunning("this app is not connected to a study workflow")
@@ -88,18 +83,10 @@ def _missing_study(exc: RPCError) -> StudyNotRunning:
     return StudyNotRunning(NOT_RUNNING)
 
 
-_REFUSALS: dict[int | str, dict[str, Any]] = {
-    403: {"model": ErrorBody, "description": "A monitor, or (reviews) anyone but the PI"},
-    404: {"model": ErrorBody, "description": "No such subject"},
-    409: {"model": ErrorBody, "description": "No study workflow running, or the domain refuses"},
-}
-
-
 @router.post(
     "/subjects/{subject_id}/slot",
     response_model=SlotDecision,
     responses={
-        **_REFUSALS,
         409: {
             "model": SlotRefusal | ErrorBody,
             "description": "The study refuses the slot (body carries its decision), no study "
@@ -127,7 +114,7 @@ async def request_slot(
     return answer
 
 
-@router.post("/study/reviews", responses=_REFUSALS)
+@router.post("/study/reviews")
 async def sign_safety_review(
     request: Request, body: ReviewBody, actor: Writer, ctx: Ctx
 ) -> StudyState:

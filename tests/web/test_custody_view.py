@@ -64,5 +64,5 @@ def test_vein_to_vein_counts_days_from_first_collection_to_infusion() -> None:
     )
     result = vein_to_vein([j.state, enrolled("S-0006").state])
     expected = round((j.now - collected_at).total_seconds() / 86_400, 1)
-    assert result.per_subject == (("S-0005", expected),)
+    assert [(r.subject_id, r.days) for r in result.per_subject] == [("S-0005", expected)]
     assert result.median_days == expected
