@@ -14,7 +14,9 @@ from cli.options import AsJson, At, Password, User, client, occurred_at, read_js
 from cli.output import console, print_json, print_result, print_table
 
 # Commands that are electronic signatures; the server refuses them without the password.
-SIGNED_TYPES = frozenset({"sign_eligibility", "approve_lymphodepletion", "sign_casebook"})
+SIGNED_TYPES = frozenset(
+    {"sign_eligibility", "approve_lymphodepletion", "override_renal_threshold", "sign_casebook"}
+)
 
 __all__ = ["app"]
 
@@ -120,8 +122,9 @@ def submit(
 ) -> None:
     """Send any command from a JSON file (the API's command body, with its `type`).
 
-    An electronic signature (sign_eligibility, approve_lymphodepletion, sign_casebook) asks
-    for the password again (or takes --sign-password)."""
+    An electronic signature (sign_eligibility, approve_lymphodepletion,
+    override_renal_threshold, sign_casebook) asks for the password again (or takes
+    --sign-password)."""
     data = read_json_file(file)
     if not isinstance(data, dict):
         raise fail(f"{file} must hold a JSON object", EXIT_INPUT)

@@ -203,6 +203,9 @@ class OverrideRenalThreshold(_Command):
     # The dose factor the PI takes responsibility for; at most the protocol's lowest band.
     factor: float = Field(gt=0, le=1, allow_inf_nan=False)
     reason: Text
+    # Set by the web/CLI layer after the PI re-entered the password (21 CFR 11.200): the
+    # override is the PI's signed, documented decision.
+    signature: SignatureAttestation | None = None
 
 
 class ConfirmInfusionWeight(_Command):

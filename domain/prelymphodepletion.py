@@ -24,6 +24,8 @@ from domain.measurements import (
 )
 
 __all__ = [
+    "RECHECK_LABELS",
+    "RECHECK_TYPES",
     "PreLymphodepletionRules",
     "Problem",
     "Recheck",
@@ -48,6 +50,9 @@ _LABELS = {
     "infection": "infection assessment",
     "blood_counts": "blood counts",
 }
+# What each re-check reads, and how it is named, for views that list the re-checks.
+RECHECK_TYPES = _KINDS
+RECHECK_LABELS = _LABELS
 
 
 class _Frozen(BaseModel):

@@ -72,6 +72,8 @@ def _basis(s: SubjectState, command: Any) -> tuple[list[int], str]:
         return [s.screening_seq] if s.screening_seq else [], f"eligibility: {command.decision}"
     if command.type == "approve_lymphodepletion":
         return [s.ld_plan_seq] if s.ld_plan_seq else [], "lymphodepletion plan approved"
+    if command.type == "override_renal_threshold":
+        return [], f"renal threshold override: {command.drug} at ×{command.factor:g}"
     return [], command.type.replace("_", " ")
 
 

@@ -50,10 +50,13 @@ class FormSpec:
     # Values the form always sends, e.g. kind="CRS".
     fixed: Mapping[str, Any] = field(default_factory=dict)
     # "safety" forms are offered in the subject page's adverse-event section, "custody" ones
-    # in its chain-of-custody section.
-    group: Literal["course", "safety", "custody", "monitoring"] = "course"
+    # in its chain-of-custody section, "results" ones beside the dated results.
+    group: Literal["course", "safety", "custody", "monitoring", "results"] = "course"
     # Offered only when the subject has something for the form to act on.
     applies: Callable[[SubjectState, Protocol], bool] | None = None
+    # A rule across a nested model's fields is reported on the model; these name the field
+    # that shows it (e.g. a creatinine implausible for its unit, next to the value).
+    error_fields: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def type(self) -> str:

@@ -17,6 +17,7 @@ from web.custody_forms import CUSTODY_FORMS
 from web.errors import validation_detail
 from web.form_fields import FormField, FormSpec, fields_of
 from web.monitoring_forms import MONITORING_FORMS
+from web.results_forms import RESULTS_FORMS
 from web.safety_forms import SAFETY_FORMS
 
 __all__ = [
@@ -71,6 +72,8 @@ _IMPLICIT = frozenset({"type", "occurred_at", "signature"})
 def form_for(command_type: str) -> FormSpec | None:
     if command_type in SAFETY_FORMS:
         return SAFETY_FORMS[command_type]
+    if command_type in RESULTS_FORMS:
+        return RESULTS_FORMS[command_type]
     if command_type in CUSTODY_FORMS:
         return CUSTODY_FORMS[command_type]
     if command_type in MONITORING_FORMS:
@@ -88,7 +91,7 @@ def form_for(command_type: str) -> FormSpec | None:
 def available_forms(state: SubjectState, role: Role, protocol: Protocol) -> list[FormSpec]:
     """The forms this user may use for this subject right now."""
     specs = []
-    for key in (*FORM_COMMANDS, *SAFETY_FORMS, *CUSTODY_FORMS, *MONITORING_FORMS):
+    for key in (*FORM_COMMANDS, *RESULTS_FORMS, *SAFETY_FORMS, *CUSTODY_FORMS, *MONITORING_FORMS):
         spec = form_for(key)
         if spec is None or key == "register":
             continue
@@ -132,13 +135,19 @@ def parse_form(
 
     A multiselect arrives comma-joined; dotted field names fill nested models.
     """
-    raw: dict[str, Any] = {"type": spec.type, "occurred_at": now, **spec.fixed}
+    raw: dict[str, Any] = {"type": spec.type, "occurred_at": now}
+    for name, fixed in spec.fixed.items():
+        # Dotted too: a nested union's tag, e.g. measurement.kind = "creatinine".
+        _put(raw, name, fixed)
     missing: dict[str, str] = {}
     for field in spec.fields:
         value = values.get(field.name, "").strip()
+        info = spec.model.model_fields.get(field.name)
         if field.kind == "checkbox":
             _put(raw, field.name, value in {"on", "true", "1", "yes"})
         elif field.kind == "multiselect":
+            if not value and info is not None and info.default is None:
+                continue  # nothing ticked on an update's optional list: left as it is
             _put(raw, field.name, [v for v in value.split(",") if v])
         elif field.kind == "json":
             text = uploads.get(field.name, b"").decode("utf-8", "replace").strip() or value
@@ -153,7 +162,6 @@ def parse_form(
         elif value == "":
             # Left out, so the model's default or "field required" applies -- unless this form
             # needs what the model leaves optional (a general AE's term and grade).
-            info = spec.model.model_fields.get(field.name)
             if field.required and info is not None and not info.is_required():
                 missing[field.name] = "Field required"
         elif field.kind == "datetime":
@@ -173,6 +181,12 @@ def form_errors(exc: ValidationError | FormInputError, spec: FormSpec) -> dict[s
     if isinstance(exc, FormInputError):
         return dict(exc.errors)
     names = [f.name for f in spec.fields]
+    # A nested union reports under its tag too: "measurement.creatinine.value".
+    tags = {
+        f"{name.rsplit('.', 1)[0]}.{value}": name.rsplit(".", 1)[0]
+        for name, value in spec.fixed.items()
+        if "." in name
+    }
     errors: dict[str, str] = {}
     for item in validation_detail(list(exc.errors())):
         field = str(item["field"] or "")
@@ -181,6 +195,10 @@ def form_errors(exc: ValidationError | FormInputError, spec: FormSpec) -> dict[s
         if parts and parts[0] in ALLOWED_ROLES:
             parts = parts[1:]
         key = ".".join(parts)
+        for tagged, plain in tags.items():
+            if key == tagged or key.startswith(tagged + "."):
+                key = plain + key[len(tagged) :]
+        key = spec.error_fields.get(key, key)
         message = str(item["msg"]).removeprefix("Value error, ")
         shown = any(key == n or key.startswith(n + ".") for n in names)
         if not shown:

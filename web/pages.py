@@ -34,6 +34,8 @@ from web.login_guard import AccountLocked
 from web.monitoring_view import subject_oversight
 from web.readside import board_item, due_visits, visit_status
 from web.rendering import render
+from web.results_view import results_view
+from web.safety_forms import with_recipients
 from web.safety_view import ae_rows, monitoring_days
 from web.security import (
     client_address,
@@ -46,6 +48,7 @@ from web.session import COOKIE_NAME
 from web.signing import mark_signed, sign_from_form, signing_context
 from web.sites import require_site, visible
 from web.study_forms import slot_form
+from web.susar_view import susar_rows
 from web.visit_choices import VISIT_FORMS, with_visit_choices
 
 __all__ = ["FormWriter", "router", "subject_page_response"]
@@ -285,6 +288,9 @@ async def subject_page_response(
         forms=[f for f in forms if f.group == "course"],
         safety_forms=[f for f in forms if f.group == "safety"],
         custody_forms=[f for f in forms if f.group == "custody"],
+        results_forms=[f for f in forms if f.group == "results"],
+        results=results_view(stored, protocol, today),
+        susars=susar_rows(stored, protocol, today),
         custody_coi=stored.custody.coi,
         custody_booking=stored.custody.booking,
         custody_units=unit_views(stored),
@@ -341,7 +347,7 @@ async def _subject_form(ctx: AppContext, subject_id: str, command_type: str) -> 
     if command_type in VISIT_FORMS:
         row = await asyncio.to_thread(ctx.store.board_row, subject_id)
         spec = with_visit_choices(spec, row.visits if row else ())
-    return spec
+    return with_recipients(spec, ctx.gateway.protocol)
 
 
 @router.get("/subjects/{subject_id}/commands/{command_type}")

@@ -31,6 +31,8 @@ class AeRow(BaseModel):
     grade: int
     current_grade: int
     grade_history: tuple[int, ...]
+    # Each grade with the clinical day it was recorded, oldest first.
+    grade_changes: tuple[tuple[int, date], ...]
     # (label, value) of the observed CRS/ICANS components the grade was computed from.
     components: tuple[tuple[str, str], ...]
     onset_on: date
@@ -102,6 +104,7 @@ def ae_rows(state: SubjectState, protocol: Protocol, today: date) -> list[AeRow]
                 grade=ae.worst,
                 current_grade=ae.grade,
                 grade_history=tuple(h.grade for h in ae.grade_history),
+                grade_changes=tuple((h.grade, h.on) for h in ae.grade_history),
                 components=_components(ae),
                 onset_on=ae.onset_on,
                 seriousness=ae.seriousness,

@@ -43,6 +43,8 @@ SIGNING_FIELDS = ("signature_meaning", "signature_username", "signature_password
 SIGNED_COMMANDS: dict[str, SignatureMeaning] = {
     "sign_eligibility": "approval",
     "approve_lymphodepletion": "approval",
+    # The PI takes responsibility for giving fludarabine below its do-not-give threshold.
+    "override_renal_threshold": "responsibility",
     "sign_casebook": "responsibility",
     "sign_safety_review": "review",
 }
