@@ -30,7 +30,7 @@ from domain.prelymphodepletion import (
     window_of,
 )
 from domain.protocol import Protocol
-from domain.state import SubjectState
+from domain.state import RenalOverride, SubjectState
 
 __all__ = ["RecheckRow", "RenalView", "ResultRow", "ResultsView", "WeightView", "results_view"]
 
@@ -108,6 +108,12 @@ def _shown(m: Measurement) -> str:
     return f"Hb {m.hemoglobin_g_per_l:g} g/L, platelets {m.platelets_10e9_per_l:g} ×10⁹/L{anc}"
 
 
+def _override_text(override: RenalOverride | None) -> str | None:
+    if override is None:
+        return None
+    return f"#{override.seq}: ×{override.override.factor:g}, {override.override.justification}"
+
+
 def _rechecks(s: SubjectState, p: Protocol, first_dose: date) -> tuple[RecheckRow, ...]:
     rules = p.pre_lymphodepletion
     if rules is None:
@@ -160,11 +166,10 @@ def _renal(s: SubjectState, p: Protocol, first_dose: date) -> tuple[RenalView, .
                 basis="plan",
                 assessment=plan.renal.describe(),
                 factor=plan.renal_factor,
-                rule=plan.renal_rule or ("renal adjustment" if plan.renal_adjusted else "none"),
-                override=None
-                if override is None
-                else f"#{override.seq}: ×{override.override.factor:g}, "
-                f"{override.override.justification}",
+                # Plans from before dated results recorded no rule, only whether they reduced.
+                rule=plan.renal_rule
+                or ("reduced by the typed-eGFR rule" if plan.renal_adjusted else "no adjustment"),
+                override=_override_text(override),
             ),
         )
     rules = p.pre_lymphodepletion
@@ -203,10 +208,7 @@ def _renal(s: SubjectState, p: Protocol, first_dose: date) -> tuple[RenalView, .
                 assessment=assessment.describe(),
                 factor=factor,
                 rule=f"{drug.renal.convention}: {rule}",
-                override=None
-                if override is None
-                else f"#{override.seq}: ×{override.override.factor:g}, "
-                f"{override.override.justification}",
+                override=_override_text(override),
             )
         )
     return tuple(views)

@@ -219,3 +219,32 @@ def test_the_infusion_weight_must_be_measured_within_its_window() -> None:
     with pytest.raises(MissingPrerequisite) as refused:
         j.send(INVESTIGATOR, c.RecordInfusion(occurred_at=j.now, infused_on=j.today, tu_per_kg=5e6))
     assert refused.value.field == "weight"
+
+
+@pytest.mark.parametrize(("days_before", "accepted"), [(3, True), (4, False)])
+def test_the_infusion_weight_counts_at_its_window_start_and_not_a_day_earlier(
+    days_before: int, accepted: bool
+) -> None:
+    j = _planned()
+    j.send(PI, j.approve())
+    j.give_doses()
+    assert j.state.ld_plan is not None
+    infusion_date = j.state.ld_plan.infusion_date
+    j.go_to(infusion_date)
+    j.send(COORDINATOR, weight_command(j.now, infusion_date - timedelta(days=days_before), 60))
+    infusion = c.RecordInfusion(occurred_at=j.now, infused_on=j.today, tu_per_kg=5e6)
+    if accepted:
+        j.send(INVESTIGATOR, infusion)
+        assert j.state.total_tu == pytest.approx(60 * 5e6)
+        return
+    with pytest.raises(MissingPrerequisite) as refused:
+        j.send(INVESTIGATOR, infusion)
+    assert refused.value.field == "weight"
+    assert j.state.infusion_date is None
+
+
+def test_a_loss_just_beyond_the_tolerance_needs_the_pi_too() -> None:
+    j, infusion = _to_infusion_day(53.9)
+    with pytest.raises(MissingPrerequisite) as refused:
+        j.send(INVESTIGATOR, infusion)
+    assert refused.value.field == "weight_kg" and "10.2 %" in refused.value.message

@@ -164,3 +164,43 @@ def test_a_related_death_is_a_dlt() -> None:
         ),
     )
     assert j.state.adverse_events[0].dlt_rule == "grade 5 AE related to JY231"
+
+
+@pytest.mark.parametrize(("days", "dlt"), [(7, False), (8, True)])
+def test_grade_3_fatigue_is_a_dlt_only_beyond_its_7_days(days: int, dlt: bool) -> None:
+    j = infused()
+    j.send(INVESTIGATOR, ae(j, term="Fatigue", grade=3))
+    j.advance(days)
+    _update(j, grade=1)
+    rule = j.state.adverse_events[0].dlt_rule
+    assert (rule is not None) is dlt
+    if dlt:
+        assert rule is not None and "lasting 8 days (> 7)" in rule
+
+
+def test_a_related_ae_that_worsens_from_grade_2_to_3_becomes_a_dlt_at_the_update() -> None:
+    j = infused()
+    j.send(INVESTIGATOR, ae(j, term="ALT increased", grade=2, related_to_jy231="possible"))
+    assert j.state.adverse_events[0].dlt_rule is None
+    j.advance(1)
+    _update(j, grade=3)
+    assert j.state.adverse_events[0].dlt_rule == (
+        "grade 3 non-haematologic AE related to JY231 (≥ 3)"
+    )
+    assert "dlt.flagged" in [e.type for e in j.events]
+
+
+def test_a_death_not_related_to_jy231_is_not_a_dlt() -> None:
+    j = infused()
+    j.send(
+        INVESTIGATOR,
+        ae(
+            j,
+            term="Road traffic accident",
+            grade=5,
+            outcome="fatal",
+            seriousness=("death",),
+            related_to_jy231="unrelated",
+        ),
+    )
+    assert j.state.adverse_events[0].dlt_rule is None

@@ -232,3 +232,77 @@ async def test_susar_clocks_are_durable_timers_that_mark_each_missing_report_ove
     assert types.count("susar.overdue") == 1
     kinds = [n.kind for n in read_outbox(outbox)]
     assert kinds == ["susar.identified", "susar.overdue"]
+
+
+async def test_a_life_threatening_susar_runs_a_7_day_initial_and_a_15_day_follow_up_clock(
+    time_env: WorkflowEnvironment,
+    subjects: SubjectGateway,
+    sqlite_store: SqlEventStore,
+    outbox: Path,
+) -> None:
+    """Time skipped past each clock by an hour either side: day 7 catches the missing initial
+    report, day 15 the missing follow-ups; what was sent stays done."""
+    driver = SubjectDriver(time_env, subjects, new_subject())
+    await driver.register()
+    await driver.consent()
+    aware = await driver.now()
+    fields = {**GBS, "grade": 4, "seriousness": ("life_threatening",)}
+    await driver.send(
+        WF_COORDINATOR,
+        c.RecordAdverseEvent(
+            occurred_at=aware,
+            onset_on=aware.date(),
+            related_to_lymphodepletion="unlikely",
+            **fields,
+        ),
+    )
+    ae_id = f"{driver.subject_id}-AE-1"
+    susar = (await driver.state()).adverse_events[0].susar
+    assert susar is not None and susar.category == "fatal_or_life_threatening"
+
+    async def report(recipient: str, kind: str) -> None:
+        now = await driver.now()
+        await driver.send(
+            WF_COORDINATOR,
+            c.ReportSusar(
+                occurred_at=now,
+                ae_id=ae_id,
+                recipient=recipient,
+                kind=kind,  # type: ignore[arg-type]
+                reported_at=now,
+                reference=f"{kind}-{recipient}",
+            ),
+        )
+
+    async def overdue() -> set[tuple[str, str]]:
+        found = (await driver.state()).adverse_events[0].susar
+        assert found is not None
+        return set(found.overdue)
+
+    await driver.send(
+        WF_COORDINATOR,
+        c.ReportSae(
+            occurred_at=aware, ae_id=ae_id, reported_at=aware, recipient="sponsor", reference="S1"
+        ),
+    )
+    await report("sponsor", "initial")
+    await report("ethics_committee", "initial")
+
+    await time_env.sleep(timedelta(days=6, hours=23))
+    assert await overdue() == set()
+    await time_env.sleep(timedelta(hours=2))
+    assert await overdue() == {("regulator", "initial")}
+
+    await report("sponsor", "follow_up")
+    await time_env.sleep(timedelta(days=7, hours=21))  # 14 days 23 hours after awareness
+    assert await overdue() == {("regulator", "initial")}
+    await time_env.sleep(timedelta(hours=2))
+    assert await overdue() == {
+        ("regulator", "initial"),
+        ("regulator", "follow_up"),
+        ("ethics_committee", "follow_up"),
+    }
+    state = await driver.state()
+    assert [d.kind for d in state.deviations] == ["late_susar_report"] * 3
+    types = [e.type for e in sqlite_store.read_stream(driver.subject_id)]
+    assert types.count("susar.overdue") == 3
