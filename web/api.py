@@ -16,7 +16,7 @@ from domain.subject import ALLOWED_ROLES
 from domain.values import Phase, ScheduledVisit
 from store.projection import BoardRow
 from system.commands import CommandStatus
-from web.commands import IdempotencyKey, command_id, parse_command_id
+from web.commands import CommandIdRoute, CommandKey, parse_command_id
 from web.context import AppContext, context
 from web.ics import calendar
 from web.readside import BoardItem, DueVisit, board_item, due_visits
@@ -30,7 +30,7 @@ __all__ = ["check_role", "router"]
 
 # Every operation documents the error bodies it can answer (web.responses); command operations
 # add 202.
-router = APIRouter(prefix="/api", tags=["api"], responses=API_RESPONSES)
+router = APIRouter(prefix="/api", tags=["api"], responses=API_RESPONSES, route_class=CommandIdRoute)
 
 Ctx = Annotated[AppContext, Depends(context)]
 Reader = Annotated[Actor, Depends(api_actor)]
@@ -62,15 +62,16 @@ async def _row(ctx: AppContext, subject_id: str) -> BoardRow:
 
 @router.post("/subjects", status_code=status.HTTP_201_CREATED, responses=COMMAND_RESPONSES)
 async def register_subject(
-    command: RegisterSubject, actor: Writer, ctx: Ctx, key: IdempotencyKey = None
+    command: RegisterSubject, actor: Writer, ctx: Ctx, key: CommandKey
 ) -> SubmitResult:
     """Register a new subject; the actor is the authenticated user.
 
-    Send an ``Idempotency-Key`` (a UUID) and send the same request again with it after a
-    timeout: it is answered with the first outcome and records nothing twice."""
+    Send an ``Idempotency-Key`` header (a UUID) or a ``command_id`` in the body, and send the
+    same request again with it after a timeout: it is answered with the first outcome and
+    records nothing twice."""
     actor = require_site(ctx, actor, command)
     check_role(command, actor)
-    return await ctx.gateway.register(command, actor, command_id(key))
+    return await ctx.gateway.register(command, actor, key)
 
 
 @router.post("/subjects/{subject_id}/commands", responses=COMMAND_RESPONSES)
@@ -79,13 +80,14 @@ async def submit_command(
     command: Annotated[Command, Body()],
     actor: CommandWriter,
     ctx: Ctx,
-    key: IdempotencyKey = None,
+    key: CommandKey,
 ) -> SubmitResult:
     """Send any command (discriminated by ``type``) to one subject's workflow.
 
-    ``Idempotency-Key`` as for registration: a repeat returns the first outcome; the same key
-    with a different body is a 409. Electronic signatures (eligibility, lymphodepletion
-    approval, casebook sign-off) go to ``/signatures`` instead, with the password re-entered."""
+    ``Idempotency-Key`` (or the body's ``command_id``) as for registration: a repeat returns
+    the first outcome; the same key with a different body is a 409. Electronic signatures
+    (eligibility, lymphodepletion approval, casebook sign-off) go to ``/signatures`` instead,
+    with the password re-entered."""
     actor = require_site(ctx, actor, command)
     check_role(command, actor)
     if not isinstance(command, RegisterSubject):
@@ -96,7 +98,7 @@ async def submit_command(
             f"body registers {command.subject_id!r} but the path names {subject_id!r}",
             field="subject_id",
         )
-    return await ctx.gateway.submit(subject_id, command, actor, command_id(key))
+    return await ctx.gateway.submit(subject_id, command, actor, key)
 
 
 @router.get("/commands/{command_id}")

@@ -36,6 +36,7 @@ from web import (
     study_pages,
 )
 from web.auth import UserDirectory
+from web.commands import document_body_command_id
 from web.context import AppContext
 from web.errors import install_error_handlers
 from web.headers import install_security_headers
@@ -121,4 +122,10 @@ def create_app(
     app.include_router(custody_pages.router)
     app.include_router(monitoring_pages.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    generated = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return document_body_command_id(generated())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

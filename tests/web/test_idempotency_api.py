@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from store.sql import SqlEventStore
@@ -78,6 +79,66 @@ async def test_a_malformed_key_is_a_422_naming_the_header(
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"] == "Idempotency-Key"
+
+
+async def test_the_command_id_may_come_in_the_body_when_there_is_no_header(
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    subject_id: str,
+    sqlite_store: SqlEventStore,
+) -> None:
+    cora = client_for("cora")
+    key = str(uuid.uuid4())
+    body = {**await register_body(time_env, subject_id), "command_id": key}
+    first = await cora.post("/api/subjects", json=body)
+    assert first.status_code == 201, first.text
+    assert first.json()["command_id"] == key
+    # The same id once in the header, once in the body: one request, answered as the first.
+    again = await cora.post(
+        "/api/subjects", json={**body, "command_id": key.upper()}, headers={"Idempotency-Key": key}
+    )
+    assert again.status_code == 201 and again.json()["events"] == first.json()["events"]
+
+    path = f"/api/subjects/{subject_id}/commands"
+    consent_key = str(uuid.uuid4())
+    consent = {**await consent_body(time_env, gateway), "command_id": consent_key}
+    one = await cora.post(path, json=consent)
+    two = await cora.post(path, json=consent)
+    assert (one.status_code, two.status_code) == (200, 200), two.text
+    assert two.json()["events"] == one.json()["events"]
+    assert [e.command_id for e in sqlite_store.read_stream(subject_id)] == [key, consent_key]
+    status = (await cora.get(f"/api/commands/{consent_key}")).json()
+    assert (status["status"], status["seqs"]) == ("applied", [2])
+
+
+async def test_a_header_and_body_naming_different_ids_is_a_422_naming_the_field(
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    subject_id: str,
+    sqlite_store: SqlEventStore,
+) -> None:
+    cora = client_for("cora")
+    body = {**await register_body(time_env, subject_id), "command_id": str(uuid.uuid4())}
+    response = await cora.post(
+        "/api/subjects", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"][0]
+    assert (detail["field"], detail["rule"]) == ("command_id", "value_out_of_range")
+    assert "Idempotency-Key" in detail["msg"]
+    for bad in ("not-a-uuid", 42, None):
+        refused = await cora.post("/api/subjects", json={**body, "command_id": bad})
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["field"] == "command_id"
+    assert sqlite_store.read_stream(subject_id) == []
+
+
+def test_the_openapi_document_shows_command_id_on_every_command_body(app: FastAPI) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    for name in ("RegisterSubject", "SignConsent", "RecordAdverseEvent", "OpenQuery"):
+        assert schemas[name]["properties"]["command_id"]["format"] == "uuid", name
+    assert "command_id" not in schemas["SubjectState"]["properties"]
 
 
 async def test_a_command_status_says_refused_and_why_or_404_when_unknown(
