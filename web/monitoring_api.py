@@ -107,7 +107,8 @@ class SignRequest(BaseModel):
 async def sign(
     subject_id: str, body: SignRequest, request: Request, actor: Writer, ctx: Ctx
 ) -> SubmitResult:
-    """Sign eligibility, lymphodepletion approval or the casebook (sign-off and lock).
+    """Sign eligibility, lymphodepletion approval, the PI's renal threshold override or the
+    casebook (sign-off and lock).
 
     Every API call is its own session, so both components are re-entered: the user id and the
     password of the authenticated signer. The signature event names the printed name, the

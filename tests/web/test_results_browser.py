@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.protocol import Protocol
 from system.gateway import SubjectGateway
 from tests.web.live import PASSWORDS, LiveServer
-from tests.web.test_dashboard_browser import browser, log_in
+from tests.web.test_dashboard_browser import ARTIFACTS, browser, log_in
 from tests.workflows.harness import SubjectDriver
 
 __all__ = ["browser"]
@@ -135,3 +135,5 @@ async def test_results_an_override_a_downgraded_ae_and_a_susar_report_through_th
     await expect(sent).to_have_class(re.compile("status-sent"))
     await expect(sent).to_contain_text("NMPA-2026-0042")
     await expect(cora.locator("tr.susar-report.status-due")).to_have_count(2)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await cora.screenshot(path=str(ARTIFACTS / "issue12-subject.png"), full_page=True)

@@ -309,3 +309,46 @@ async def test_a_susar_report_by_form_shows_per_recipient_and_bad_input_is_refus
     row = row[: row.index("</tr>")]
     assert "status-sent" in row and "CN-7" in row and "NMPA / CDE" in row
     assert page.count('class="susar-report status-due"') == 2
+
+
+async def test_the_pi_confirms_an_infusion_weight_beyond_the_tolerance_by_form(
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    sqlite_store: SqlEventStore,
+    subject_id: str,
+) -> None:
+    driver = SubjectDriver(time_env, gateway, subject_id)
+    await driver.register()
+    await driver.consent()
+    await driver.screening()
+    await driver.eligible_and_enrolled()
+    await driver.product()
+    infusion_date = await driver.lymphodepletion()
+    await driver.give_ld_doses()
+    await driver.sleep_until(infusion_date)
+
+    cora = await logged_in(client_for, "cora")
+    day = infusion_date.isoformat()
+    response = await record(cora, subject_id, "record_weight", collected_on=day, kg="70")
+    assert response.status_code == 303, response.text
+    page = (await cora.get(f"/subjects/{subject_id}")).text
+    weight = page[page.index('id="infusion-weight"') :]
+    weight = weight[: weight.index("</p>")]
+    assert "planned on 60 kg" in weight and "latest 70 kg" in weight
+    assert "change 16.7 % (tolerance 10 %)" in weight and "needs the PI's confirmation" in weight
+    assert "confirm_infusion_weight" not in offered(page, subject_id)
+
+    petra = await logged_in(client_for, "petra")
+    blank = await post_form(petra, subject_id, "confirm_infusion_weight", {"reason": ""})
+    assert blank.status_code == 422
+    assert "required" in field_error(blank.text, "reason")
+    assert "infusion.weight_confirmed" not in types(sqlite_store, subject_id)
+    confirmed = await post_form(
+        petra, subject_id, "confirm_infusion_weight", {"reason": "re-weighed on two scales"}
+    )
+    assert confirmed.status_code == 303, confirmed.text
+    page = (await petra.get(f"/subjects/{subject_id}")).text
+    weight = page[page.index('id="infusion-weight"') :]
+    assert "PI confirmed" in weight[: weight.index("</p>")]
+    assert "70 kg of " + day in weight[: weight.index("</p>")]
