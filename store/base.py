@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from domain.events import Event
 from store.projection import BoardRow
+from store.refusals import Refusal
 
 __all__ = ["AppendResult", "BoardRow", "EventStore", "StreamHead"]
 
@@ -69,6 +70,12 @@ class EventStore(Protocol):
     def command_events(self, command_id: str) -> list[Event]:
         """The events a command recorded (their envelopes name its id), in commit order."""
         ...
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        """Keeps why a command was refused (not an event: nothing happened)."""
+        ...
+
+    def refusal(self, command_id: str) -> Refusal | None: ...
 
     def head(self, stream: str) -> StreamHead | None: ...
 

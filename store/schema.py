@@ -16,7 +16,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["VERSION_TABLE", "events", "metadata", "stream_heads", "subject_board"]
+__all__ = [
+    "VERSION_TABLE",
+    "command_refusals",
+    "events",
+    "metadata",
+    "stream_heads",
+    "subject_board",
+]
 
 # A store-specific name, so another component using Alembic in the same database cannot collide.
 VERSION_TABLE = "store_alembic_version"
@@ -86,4 +93,18 @@ subject_board = Table(
     Index("ix_subject_board_phase", "phase"),
     Index("ix_subject_board_disease", "disease"),
     Index("ix_subject_board_dose_level", "dose_level"),
+)
+
+# Commands refused by the domain, by command id: what GET /api/commands/{id} answers after the
+# web process that sent them has gone. Not clinical data (nothing happened), so not events.
+command_refusals = Table(
+    "command_refusals",
+    metadata,
+    Column("command_id", String(36), primary_key=True),
+    Column("subject_id", String(100), nullable=False),
+    Column("command_type", String(64), nullable=True),
+    Column("code", String(64), nullable=False),
+    Column("field", String(200), nullable=True),
+    Column("message", Text, nullable=False),
+    Column("refused_at", DateTime(timezone=True), nullable=False),
 )

@@ -33,6 +33,7 @@ from store.errors import (
 )
 from store.migrate import upgrade_engine
 from store.projection import BoardRow, board_values, fold_state, utc
+from store.refusals import Refusal, find_refusal, record_refusal
 from store.schema import events as events_table
 from store.schema import stream_heads, subject_board
 
@@ -338,6 +339,12 @@ class SqlEventStore:
                 break
         if current is not None:
             yield current, rows
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        record_refusal(self._engine, refusal)
+
+    def refusal(self, command_id: str) -> Refusal | None:
+        return find_refusal(self._engine, command_id)
 
     def command_events(self, command_id: str) -> list[Event]:
         # The envelope is canonical JSON, so the id appears exactly in this form. A scan, but

@@ -1,23 +1,34 @@
 """What became of a command: applied, refused (why) or still pending, by its command id.
 
 The gateway notes every command it sends; the store is the lasting record of applied ones (each
-event's envelope names its command id), so a command applied after this process restarted, or
-through another web process, is still found.
+event's envelope names its command id) and of refused ones (a table of its own: a refusal is no
+clinical event), so a command answered before this process restarted, or through another web
+process, is still found.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
+from datetime import UTC, datetime
 from typing import Literal
 
+import structlog
 from pydantic import BaseModel, ConfigDict
+
+from store.base import EventStore
+from store.refusals import Refusal
 
 __all__ = [
     "CommandLedger",
     "CommandPending",
     "CommandStatus",
     "DependencyUnavailable",
+    "keep_refusal",
+    "refused_status",
 ]
+
+log = structlog.get_logger(__name__)
 
 # Bounded: a web process remembers its recent commands, the store remembers the applied ones.
 LEDGER_SIZE = 10_000
@@ -76,3 +87,37 @@ class CommandLedger:
 
     def get(self, command_id: str) -> CommandStatus | None:
         return self._entries.get(command_id)
+
+
+async def keep_refusal(store: EventStore | None, status: CommandStatus) -> None:
+    """Stores a refused status for look-ups after a restart.
+
+    Never raises: the refusal itself was answered; a store that cannot take the note (down,
+    or a store without the table) loses only the later look-up, which then says unknown."""
+    if store is None or status.subject_id is None:
+        return
+    refusal = Refusal(
+        command_id=status.command_id,
+        subject_id=status.subject_id,
+        command_type=status.command_type,
+        code=status.code or "refused",
+        field=status.field,
+        message=status.message or "",
+        refused_at=datetime.now(UTC),
+    )
+    try:
+        await asyncio.to_thread(store.record_refusal, refusal)
+    except Exception as exc:  # any store failure: the answer to the client already stands
+        log.warning("refusal not stored", command_id=status.command_id, error=type(exc).__name__)
+
+
+def refused_status(refusal: Refusal) -> CommandStatus:
+    return CommandStatus(
+        command_id=refusal.command_id,
+        status="refused",
+        subject_id=refusal.subject_id,
+        command_type=refusal.command_type,
+        code=refusal.code,
+        field=refusal.field,
+        message=refusal.message,
+    )

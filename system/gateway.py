@@ -40,7 +40,14 @@ from domain.subject import fold
 from domain.summary import SubjectSummary
 from domain.values import Phase
 from store.base import EventStore
-from system.commands import CommandLedger, CommandPending, CommandStatus, DependencyUnavailable
+from system.commands import (
+    CommandLedger,
+    CommandPending,
+    CommandStatus,
+    DependencyUnavailable,
+    keep_refusal,
+    refused_status,
+)
 from system.signing import SubmissionSigner, default_signer
 from workflows.study import (
     DATABASE_LOCK_PURPOSE,
@@ -137,6 +144,7 @@ class SubjectGateway:
         self._signer = signer
         self.wait_s = wait_s
         self.ledger = CommandLedger()
+        self._writes: set[asyncio.Future[None]] = set()
 
     async def _sealed(
         self, subject_id: str, command: Command, actor: Actor, command_id: str | None = None
@@ -160,7 +168,7 @@ class SubjectGateway:
         ended = await self._ended_state(command.subject_id)
         if ended is not None:
             error = errors.WrongPhase(_ended_message(command.subject_id, ended), field="subject_id")
-            self._note_refused(command_id, command.subject_id, command, error)
+            await self._note_refused(command_id, command.subject_id, command, error)
             raise error
         workflow_input = SubjectWorkflowInput(
             subject_id=command.subject_id, protocol=self.protocol, study_id=self.study_id
@@ -209,7 +217,7 @@ class SubjectGateway:
             if isinstance(command, RecordCorrection) and self.store is not None:
                 return await self._reopen_for_correction(subject_id, command, actor, command_id)
             error = errors.WrongPhase(_ended_message(subject_id, ended))
-            self._note_refused(command_id, subject_id, command, error)
+            await self._note_refused(command_id, subject_id, command, error)
             raise error from exc
 
     async def _answer(
@@ -237,7 +245,7 @@ class SubjectGateway:
             raise CommandPending(pending, self.wait_s) from exc
         except WorkflowUpdateFailedError as exc:
             error = _domain_error(exc)
-            self._note_refused(submission.command_id, subject_id, submission.command, error)
+            await self._note_refused(submission.command_id, subject_id, submission.command, error)
             raise error from exc
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             # Temporal's own long-poll gave up (a busy server): the update may still apply.
@@ -262,33 +270,37 @@ class SubjectGateway:
                 self.ledger.note(pending.model_copy(update={"status": "applied", "seqs": seqs}))
             elif isinstance(exc, WorkflowUpdateFailedError):
                 error = _domain_error(exc)
-                self.ledger.note(
-                    pending.model_copy(
-                        update={
-                            "status": "refused",
-                            "code": error.code,
-                            "field": error.field,
-                            "message": error.message,
-                        }
-                    )
+                refused = pending.model_copy(
+                    update={
+                        "status": "refused",
+                        "code": error.code,
+                        "field": error.field,
+                        "message": error.message,
+                    }
                 )
+                self.ledger.note(refused)
+                write = asyncio.ensure_future(keep_refusal(self.store, refused))
+                # Held until done: the loop keeps only weak references to tasks.
+                self._writes.add(write)
+                write.add_done_callback(self._writes.discard)
 
         return done
 
-    def _note_refused(
+    async def _note_refused(
         self, command_id: str, subject_id: str, command: Command, error: errors.DomainError
     ) -> None:
-        self.ledger.note(
-            CommandStatus(
-                command_id=command_id,
-                status="refused",
-                subject_id=subject_id,
-                command_type=command.type,
-                code=error.code,
-                field=error.field,
-                message=error.message,
-            )
+        status = CommandStatus(
+            command_id=command_id,
+            status="refused",
+            subject_id=subject_id,
+            command_type=command.type,
+            code=error.code,
+            field=error.field,
+            message=error.message,
         )
+        self.ledger.note(status)
+        # Stored before the refusal is answered, so a look-up after a restart finds it.
+        await keep_refusal(self.store, status)
 
     async def command_status(self, command_id: str) -> CommandStatus | None:
         """Applied (the store holds its events), refused (why) or pending; None if unknown."""
@@ -305,6 +317,9 @@ class SubjectGateway:
                     command_type=noted.command_type if noted else None,
                     seqs=tuple(e.seq for e in events),
                 )
+            refusal = await asyncio.to_thread(self.store.refusal, command_id)
+            if refusal is not None:
+                return refused_status(refusal)
         return noted
 
     async def _ended_state(self, subject_id: str) -> SubjectState | None:

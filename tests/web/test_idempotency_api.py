@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 import uuid
 
+import httpx
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
 from tests.web.conftest import ClientFor
+from tests.web.live import PASSWORDS
 from tests.web.login import logged_in, submit
 from tests.web.test_api import consent_body, register_body, registered
+from web.app import create_app
+from web.auth import UserDirectory
 
 
 async def test_a_repeated_idempotency_key_answers_the_first_result_and_records_once(
@@ -156,6 +160,42 @@ async def test_a_command_status_says_refused_and_why_or_404_when_unknown(
     assert (status["status"], status["field"]) == ("refused", "consent_version")
     unknown = await cora.get(f"/api/commands/{uuid.uuid4()}")
     assert unknown.status_code == 404
+
+
+async def test_a_refused_command_is_still_reported_refused_after_the_web_app_restarts(
+    client_for: ClientFor,
+    time_env: WorkflowEnvironment,
+    gateway: SubjectGateway,
+    subject_id: str,
+    sqlite_store: SqlEventStore,
+    users: UserDirectory,
+) -> None:
+    await registered(client_for, time_env, subject_id)
+    key = str(uuid.uuid4())
+    wrong = {**await consent_body(time_env, gateway), "consent_version": "9.9"}
+    refused = await client_for("cora").post(
+        f"/api/subjects/{subject_id}/commands", json=wrong, headers={"Idempotency-Key": key}
+    )
+    assert refused.status_code == 422
+
+    # A new web process: a gateway with an empty memory over the same store and Temporal.
+    restarted = create_app(
+        SubjectGateway(time_env.client, gateway.task_queue, gateway.protocol, store=sqlite_store),
+        sqlite_store,
+        users,
+        session_secret="another-secret",
+    )
+    transport = httpx.ASGITransport(app=restarted)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", auth=("cora", PASSWORDS["cora"])
+    ) as client:
+        status = (await client.get(f"/api/commands/{key}")).json()
+        assert status["status"] == "refused"
+        assert (status["subject_id"], status["command_type"]) == (subject_id, "sign_consent")
+        assert (status["code"], status["field"]) == ("value_out_of_range", "consent_version")
+        assert "9.9" in status["message"]
+        # Nothing was recorded for it: the refusal is no clinical event.
+        assert [e.type for e in sqlite_store.read_stream(subject_id)] == ["subject.registered"]
 
 
 _COMMAND_ID = re.compile(r'name="command_id" value="([^"]+)"')
