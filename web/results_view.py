@@ -189,10 +189,6 @@ def _renal(s: SubjectState, p: Protocol, first_dose: date) -> tuple[RenalView, .
             continue
         factor = drug.renal.factor(assessment.value)
         band = next((b for b in drug.renal.bands if b.contains(assessment.value)), None)
-        if factor is None:
-            rule = f"not to be given below {drug.renal.do_not_give_below:g} without a PI override"
-        else:
-            rule = band.describe() if band is not None else "outside every reduction band"
         override = next(
             (
                 o
@@ -201,6 +197,14 @@ def _renal(s: SubjectState, p: Protocol, first_dose: date) -> tuple[RenalView, .
             ),
             None,
         )
+        threshold = drug.renal.do_not_give_below
+        if factor is None and override is not None:
+            # What planning will use: the PI's factor for exactly this result.
+            factor, rule = override.override.factor, f"below {threshold:g}, by the PI's override"
+        elif factor is None:
+            rule = f"not to be given below {threshold:g} without a PI override"
+        else:
+            rule = band.describe() if band is not None else "outside every reduction band"
         views.append(
             RenalView(
                 drug=drug.drug,

@@ -210,8 +210,9 @@ async def test_the_pi_signs_a_renal_override_by_form_and_the_plan_relies_on_it(
     assert recorded[at : at + 3] == expected
     page = (await petra.get(f"/subjects/{subject_id}")).text
     renal = page[page.index('id="renal-fludarabine"') :]
-    assert "PI override" in renal[: renal.index("</p>")]
-    assert "nephrology consulted" in renal[: renal.index("</p>")]
+    renal = renal[: renal.index("</p>")]
+    assert "PI override" in renal and "nephrology consulted" in renal
+    assert "dose ×0.5" in renal and "do not give" not in renal
     assert "renal threshold override: fludarabine at ×0.5" in page
 
 
