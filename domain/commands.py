@@ -38,6 +38,7 @@ from domain.monitoring_commands import (
     UnlockCasebook,
     VerifySource,
 )
+from domain.response import DiseaseActivity
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.screening import ScreeningRecord
 from domain.signing import Seal
@@ -247,7 +248,13 @@ class CompleteVisit(_Command):
     type: Literal["complete_visit"] = "complete_visit"
     code: str = Field(min_length=1, max_length=16)
     completed_on: date
-    response: Response
+    # The registered Cheson 2007 category: required at follow-up visits, refused at the baseline
+    # visit (Day 0) when the protocol defines responses (domain/response.py).
+    response: Response | None = None
+    # The disease's activity measure(s) and the day's glucocorticoid dose, prednisone equivalent
+    # (0 when none); required at follow-up visits when the protocol defines responses.
+    activity: DiseaseActivity | None = None
+    glucocorticoid_mg_per_day: float | None = Field(default=None, ge=0, le=2000)
 
 
 class MissVisit(_Command):

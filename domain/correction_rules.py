@@ -23,6 +23,7 @@ from domain.errors import ValueOutOfRange
 from domain.guards import not_future
 from domain.plausibility import check_plausible_dates
 from domain.protocol import Protocol
+from domain.response import check_response
 from domain.state import SubjectState
 from domain.units import age_in_years
 
@@ -93,6 +94,11 @@ def _visit(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
     assert isinstance(cmd, c.CompleteVisit)
     if s.infusion_date is not None and cmd.completed_on < s.infusion_date:
         raise ValueOutOfRange("completed_on is before the infusion", field="new_value")
+    if field == "response":
+        try:
+            check_response(p.response, cmd.code, cmd.response)
+        except ValueOutOfRange as exc:
+            raise ValueOutOfRange(exc.message, field="new_value") from exc
 
 
 def _release(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
@@ -117,7 +123,9 @@ SPECS: dict[str, CorrectableSpec] = {
     "lymphodepletion.dose_given": CorrectableSpec(
         c.RecordLymphodepletionDose, ("mg", "given_on"), guard=_dose
     ),
-    "visit.completed": CorrectableSpec(c.CompleteVisit, ("completed_on", "response"), guard=_visit),
+    "visit.completed": CorrectableSpec(
+        c.CompleteVisit, ("completed_on", "response"), derived=("responses",), guard=_visit
+    ),
     "monitoring.recorded": CorrectableSpec(
         c.RecordDailyMonitoring, ("max_temperature_c", "ice_score", "notes"), derived=("on",)
     ),

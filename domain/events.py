@@ -58,6 +58,7 @@ from domain.monitoring_events import (
     SourceVerified,
 )
 from domain.renal import RenalAssessment
+from domain.response import DerivedResponse, DiseaseActivity
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Response, Route, ScheduledVisit, Sex
 
@@ -255,11 +256,23 @@ class VisitWindowOpened(_Payload):
     window_end: date
 
 
+def _absent(value: object) -> bool:
+    return value is None or value == ()
+
+
 class VisitCompleted(_Payload):
+    """Schema 1: the Cheson response at every visit, Day 0 included. Schema 2 (protocols with
+    a ``[response]`` section): no response at the baseline visit; after it the disease activity,
+    the glucocorticoid dose and the disease-specific responses derived from them. The schema-2
+    fields are left out of the dump when absent, so schema-1 events hash as they were written."""
+
     type: Literal["visit.completed"] = "visit.completed"
     code: str
     completed_on: date
-    response: Response
+    response: Response | None
+    activity: DiseaseActivity | None = Field(default=None, exclude_if=_absent)
+    glucocorticoid_mg_per_day: float | None = Field(default=None, exclude_if=_absent)
+    responses: tuple[DerivedResponse, ...] = Field(default=(), exclude_if=_absent)
 
 
 class VisitMissed(_Payload):

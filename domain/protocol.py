@@ -16,6 +16,7 @@ from domain.dlt_rules import DltException, ProlongedCytopenia
 from domain.expedited import ExpeditedRules
 from domain.prelymphodepletion import PreLymphodepletionRules
 from domain.renal import RenalDosing
+from domain.response import ResponseRules
 
 __all__ = [
     "DEFAULT_PROTOCOL_VERSION",
@@ -315,6 +316,9 @@ class Protocol(_Frozen):
     # Chain of identity and custody; None for protocol data written before it existed.
     custody: CustodyRules | None = None
     monitoring: MonitoringRules = MonitoringRules(site_default=True)
+    # Disease activity at follow-up visits and the disease-specific responses; None keeps the
+    # Cheson category alone at every visit, Day 0 included (protocols written before it).
+    response: ResponseRules | None = None
 
     @property
     def version(self) -> str:
@@ -337,6 +341,16 @@ class Protocol(_Frozen):
         days = [v.target_day for v in self.visits]
         if days != sorted(days) or len({v.code for v in self.visits}) != len(self.visits):
             raise ValueError("visits must have unique codes and ascending target days")
+        if self.response is not None:
+            if self.response.baseline_visit not in {v.code for v in self.visits}:
+                raise ValueError(
+                    f"response.baseline_visit {self.response.baseline_visit!r} is not a visit"
+                )
+            unmeasured = set(self.protocol.diseases) - {m.disease for m in self.response.measures}
+            if unmeasured:
+                raise ValueError(
+                    f"response.measures names no measure for {', '.join(sorted(unmeasured))}"
+                )
         return self
 
 

@@ -19,6 +19,7 @@ _SECTIONS = {
     "routes": "doses",
     "lymphodepletion": "doses",
     "safety": "safety rules",
+    "response": "response",
     "reminders": "visits",
     "calendar": "site calendar",
     "protocol": "header",

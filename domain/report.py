@@ -1,8 +1,13 @@
 """The primary outcome: objective response rate per timepoint, with exact 95 % intervals.
 
-ORR = (CR + PR) / evaluable, where evaluable means assessed with a Cheson 2007 category
-(CR, PR, SD, PD); an NE assessment is counted but is not in the denominator. Reported overall,
-per disease and per dose level, at each protocol timepoint (D0, M1, M2, M3, M6, M12).
+Day 0 (the infusion day) is the baseline, not a timepoint. At each follow-up timepoint the
+denominator is every infused subject who has reached it: an assessment of NE, a missed visit and
+participation ended before the visit (withdrawn, lost to follow-up, died, or the visit cancelled)
+count as non-responders; subjects whose visit is still ahead are left out (``not_yet``). The
+registered ORR is (CR + PR) over that denominator (Cheson 2007 categories); each
+disease-specific response (protocol ``[response]``) is the share of the disease's subjects at the
+timepoint whose visit met it, a visit without the measures counting as a non-responder. Reported
+overall, per disease and per dose level.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.events import Event
+from domain.response import DerivedResponse, ResponseDefinition
 from domain.subject import fold
 from domain.values import Disease, Response, VisitStatus
 
 __all__ = [
+    "RULE",
     "TIMEPOINTS",
+    "DiseaseResponseCell",
     "OrrCell",
     "OrrReport",
     "ResponseRow",
@@ -28,12 +36,20 @@ __all__ = [
     "rows_from_streams",
 ]
 
-TIMEPOINTS = ("D0", "M1", "M2", "M3", "M6", "M12")
-_EVALUABLE: frozenset[str] = frozenset({"CR", "PR", "SD", "PD"})
+# The main-study follow-up visits of every protocol version, in time order (Month 9 came with
+# amendment 1); Day 0 is the baseline and long-term follow-up has no response assessment.
+TIMEPOINTS = ("M1", "M2", "M3", "M6", "M9", "M12")
+RULE = (
+    "Denominator: every infused subject at the timepoint. NE, a missed visit and participation "
+    "ended before the visit (withdrawn, lost to follow-up, died) count as non-responders; "
+    "subjects not yet at the timepoint are left out. Day 0 (infusion) is the baseline."
+)
+
+RowStatus = Literal["assessed", "missed", "withdrawn", "not_yet"]
 
 
 class ResponseRow(BaseModel):
-    """One assessed visit of one infused subject."""
+    """One infused subject at one follow-up timepoint."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -41,7 +57,10 @@ class ResponseRow(BaseModel):
     disease: Disease
     dose_level: str
     timepoint: str
-    response: Response
+    status: RowStatus = "assessed"
+    # The Cheson category of an assessed visit.
+    response: Response | None = None
+    disease_responses: tuple[DerivedResponse, ...] = ()
 
 
 class OrrCell(BaseModel):
@@ -50,15 +69,41 @@ class OrrCell(BaseModel):
     timepoint: str
     by: Literal["overall", "disease", "dose_level"]
     group: str
+    # Infused subjects at the timepoint: assessed + missed + withdrawn.
+    denominator: int
     assessed: int
-    evaluable: int
     cr: int
     pr: int
     sd: int
     pd: int
     ne: int
+    missed: int
+    withdrawn: int
+    not_yet: int
     responders: int
     orr: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+class DiseaseResponseCell(BaseModel):
+    """One disease-specific response at one timepoint, over the disease's infused subjects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timepoint: str
+    disease: Disease
+    definition: str
+    rule: str
+    source: str
+    denominator: int
+    responders: int
+    # Assessed visits whose measures could not be judged (recorded before activity was, or no
+    # screening value to compare with); counted as non-responders like missed and withdrawn.
+    not_evaluable: int
+    missed: int
+    withdrawn: int
+    rate: float | None
     ci_low: float | None
     ci_high: float | None
 
@@ -67,12 +112,23 @@ class OrrReport(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     confidence: float
+    rule: str = RULE
+    timepoints: tuple[str, ...] = ()
     cells: tuple[OrrCell, ...]
+    disease_cells: tuple[DiseaseResponseCell, ...] = ()
 
     def cell(self, timepoint: str, by: str = "overall", group: str = "all") -> OrrCell | None:
         return next(
             (c for c in self.cells if (c.timepoint, c.by, c.group) == (timepoint, by, group)),
             None,
+        )
+
+    def disease_cell(
+        self, timepoint: str, disease: str, definition: str
+    ) -> DiseaseResponseCell | None:
+        key = (timepoint, disease, definition)
+        return next(
+            (c for c in self.disease_cells if (c.timepoint, c.disease, c.definition) == key), None
         )
 
 
@@ -150,6 +206,15 @@ def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tu
 # -- the report ----------------------------------------------------------------------------------
 
 
+def _interval(
+    responders: int, denominator: int, confidence: float
+) -> tuple[float | None, float | None, float | None]:
+    if not denominator:
+        return None, None, None
+    low, high = clopper_pearson(responders, denominator, confidence)
+    return responders / denominator, low, high
+
+
 def _cell(
     timepoint: str,
     by: Literal["overall", "disease", "dose_level"],
@@ -157,24 +222,26 @@ def _cell(
     rows: Sequence[ResponseRow],
     confidence: float,
 ) -> OrrCell:
-    counts = {r: sum(row.response == r for row in rows) for r in ("CR", "PR", "SD", "PD", "NE")}
-    evaluable = sum(row.response in _EVALUABLE for row in rows)
+    reached = [r for r in rows if r.status != "not_yet"]
+    assessed = [r for r in reached if r.status == "assessed"]
+    counts = {k: sum(r.response == k for r in assessed) for k in ("CR", "PR", "SD", "PD")}
     responders = counts["CR"] + counts["PR"]
-    rate = low = high = None
-    if evaluable:
-        rate = responders / evaluable
-        low, high = clopper_pearson(responders, evaluable, confidence)
+    rate, low, high = _interval(responders, len(reached), confidence)
     return OrrCell(
         timepoint=timepoint,
         by=by,
         group=group,
-        assessed=len(rows),
-        evaluable=evaluable,
+        denominator=len(reached),
+        assessed=len(assessed),
         cr=counts["CR"],
         pr=counts["PR"],
         sd=counts["SD"],
         pd=counts["PD"],
-        ne=counts["NE"],
+        # An assessed visit without a category (none recorded) is as good as NE.
+        ne=len(assessed) - sum(counts.values()),
+        missed=sum(r.status == "missed" for r in reached),
+        withdrawn=sum(r.status == "withdrawn" for r in reached),
+        not_yet=len(rows) - len(reached),
         responders=responders,
         orr=rate,
         ci_low=low,
@@ -182,11 +249,60 @@ def _cell(
     )
 
 
-def orr(rows: Iterable[ResponseRow], confidence: float = 0.95) -> OrrReport:
-    """ORR per timepoint, overall, per disease and per dose level (groups that have rows)."""
+def _disease_cells(
+    timepoint: str,
+    rows: Sequence[ResponseRow],
+    definitions: Sequence[ResponseDefinition],
+    confidence: float,
+) -> list[DiseaseResponseCell]:
+    cells: list[DiseaseResponseCell] = []
+    for disease in sorted({r.disease for r in rows}):
+        reached = [r for r in rows if r.disease == disease and r.status != "not_yet"]
+        named = [d for d in definitions if d.disease == disease]
+        seen = {x.name for r in reached for x in r.disease_responses}
+        extra = sorted(seen - {d.name for d in named})
+        for name in [*(d.name for d in named), *extra]:
+            definition = next((d for d in named if d.name == name), None)
+            verdicts = [
+                next((x.met for x in r.disease_responses if x.name == name), None)
+                for r in reached
+                if r.status == "assessed"
+            ]
+            responders = sum(v is True for v in verdicts)
+            rate, low, high = _interval(responders, len(reached), confidence)
+            cells.append(
+                DiseaseResponseCell(
+                    timepoint=timepoint,
+                    disease=disease,
+                    definition=name,
+                    rule=definition.rule if definition else "",
+                    source=definition.source if definition else "",
+                    denominator=len(reached),
+                    responders=responders,
+                    not_evaluable=sum(v is None for v in verdicts),
+                    missed=sum(r.status == "missed" for r in reached),
+                    withdrawn=sum(r.status == "withdrawn" for r in reached),
+                    rate=rate,
+                    ci_low=low,
+                    ci_high=high,
+                )
+            )
+    return cells
+
+
+def orr(
+    rows: Iterable[ResponseRow],
+    confidence: float = 0.95,
+    definitions: Sequence[ResponseDefinition] = (),
+) -> OrrReport:
+    """Per timepoint any subject has: the registered ORR overall, per disease and per dose
+    level, and each disease-specific response of ``definitions`` (or seen in the rows)."""
     all_rows = list(rows)
+    present = {r.timepoint for r in all_rows}
+    order = [t for t in TIMEPOINTS if t in present] + sorted(present - set(TIMEPOINTS))
     cells: list[OrrCell] = []
-    for timepoint in TIMEPOINTS:
+    disease_cells: list[DiseaseResponseCell] = []
+    for timepoint in order:
         at = [r for r in all_rows if r.timepoint == timepoint]
         cells.append(_cell(timepoint, "overall", "all", at, confidence))
         for disease in sorted({r.disease for r in at}):
@@ -195,14 +311,31 @@ def orr(rows: Iterable[ResponseRow], confidence: float = 0.95) -> OrrReport:
         for level in sorted({r.dose_level for r in at}):
             group = [r for r in at if r.dose_level == level]
             cells.append(_cell(timepoint, "dose_level", level, group, confidence))
-    return OrrReport(confidence=confidence, cells=tuple(cells))
+        disease_cells.extend(_disease_cells(timepoint, at, definitions, confidence))
+    return OrrReport(
+        confidence=confidence,
+        timepoints=tuple(order),
+        cells=tuple(cells),
+        disease_cells=tuple(disease_cells),
+    )
+
+
+def _status(visit_status: VisitStatus, ended: bool) -> RowStatus:
+    if visit_status is VisitStatus.COMPLETED:
+        return "assessed"
+    if visit_status is VisitStatus.MISSED:
+        return "missed"
+    if visit_status is VisitStatus.CANCELLED or ended:
+        return "withdrawn"
+    return "not_yet"
 
 
 def rows_from_streams(streams: Iterable[Sequence[Event]]) -> list[ResponseRow]:
-    """Response rows from subject streams, through the same fold the workflows use.
+    """One row per infused subject and follow-up timepoint, through the workflows' own fold.
 
     Folding (rather than reading visit.completed payloads) applies recorded corrections of a
-    response, so the report shows the corrected value.
+    response, so the report shows the corrected value. A Day 0 response recorded before Day 0
+    became the baseline is not a timepoint and is left out.
     """
     rows: list[ResponseRow] = []
     for events in streams:
@@ -211,15 +344,20 @@ def rows_from_streams(streams: Iterable[Sequence[Event]]) -> list[ResponseRow]:
         state = fold(events)
         if state.disease is None or state.dose_level is None or state.infusion_date is None:
             continue
+        derived = {a.code: a.responses for a in state.assessments}
         for visit in state.visits:
-            if visit.status is VisitStatus.COMPLETED and visit.response is not None:
-                rows.append(
-                    ResponseRow(
-                        subject_id=state.subject_id,
-                        disease=state.disease,
-                        dose_level=state.dose_level,
-                        timepoint=visit.code,
-                        response=visit.response,
-                    )
+            if visit.code not in TIMEPOINTS:
+                continue
+            status = _status(visit.status, state.phase.is_terminal)
+            rows.append(
+                ResponseRow(
+                    subject_id=state.subject_id,
+                    disease=state.disease,
+                    dose_level=state.dose_level,
+                    timepoint=visit.code,
+                    status=status,
+                    response=visit.response if status == "assessed" else None,
+                    disease_responses=derived.get(visit.code, ()) if status == "assessed" else (),
                 )
+            )
     return rows

@@ -13,17 +13,23 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.errors import MissingPrerequisite, ValueOutOfRange
+from domain.errors import ValueOutOfRange
+from domain.inputs import InputModel
 from domain.values import Disease, Response
 
 __all__ = [
     "ActivityField",
+    "DerivedResponse",
     "DiseaseActivity",
+    "DiseaseMeasures",
     "ResponseDefinition",
     "ResponseRules",
     "VisitAssessment",
+    "baseline_activity",
     "baseline_of",
+    "check_response",
     "check_visit_assessment",
+    "derive_responses",
     "meets",
     "missing_activity",
     "with_assessment",
@@ -43,7 +49,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-class DiseaseActivity(_Frozen):
+class DiseaseActivity(InputModel):
     """The activity measure(s) recorded at a follow-up visit; the disease's own are required."""
 
     sledai_2k: int | None = Field(default=None, ge=0, le=105)
@@ -56,8 +62,22 @@ class DiseaseActivity(_Frozen):
     bvas: int | None = Field(default=None, ge=0, le=63)
 
 
+_MEASURE_LABEL: dict[str, str] = {
+    "sledai_2k": "SLEDAI-2K",
+    "essdai": "ESSDAI",
+    "mrss": "mRSS",
+    "tis": "TIS",
+    "bvas": "BVAS",
+}
+
+
 class ResponseDefinition(_Frozen):
-    """A disease-specific response: every stated condition must hold (thresholds inclusive)."""
+    """A disease-specific response: every stated condition must hold.
+
+    Every threshold is inclusive (≤ ``max_value``, ≥ ``min_value``, a reduction of at least
+    ``reduction_min`` points or ``reduction_percent_min`` percent, a dose of at most
+    ``glucocorticoid_max_mg_per_day``); ``rule`` prints them so the report states them.
+    """
 
     disease: Disease
     name: str = Field(min_length=1)
@@ -75,6 +95,46 @@ class ResponseDefinition(_Frozen):
     source: str = Field(min_length=1)
     site_default: bool = False
 
+    @model_validator(mode="after")
+    def _states_a_condition(self) -> ResponseDefinition:
+        thresholds = (
+            self.max_value,
+            self.min_value,
+            self.reduction_min,
+            self.reduction_percent_min,
+        )
+        if all(t is None for t in thresholds):
+            raise ValueError(f"response definition {self.name!r} states no threshold")
+        reduces = self.reduction_min is not None or self.reduction_percent_min is not None
+        if reduces and self.measure not in _BASELINE_FIELD:
+            raise ValueError(
+                f"response definition {self.name!r}: {self.measure} has no screening baseline "
+                "to reduce from"
+            )
+        return self
+
+    @property
+    def rule(self) -> str:
+        """The definition in words, e.g. "SLEDAI-2K ≤ 4 and glucocorticoid ≤ 7.5 mg/day"."""
+        label = _MEASURE_LABEL.get(self.measure, self.measure)
+        parts: list[str] = []
+        if self.max_value is not None:
+            parts.append(f"{label} ≤ {self.max_value:g}")
+        if self.min_value is not None:
+            parts.append(f"{label} ≥ {self.min_value:g}")
+        if self.reduction_min is not None:
+            parts.append(f"{label} down ≥ {self.reduction_min:g} points from screening")
+        if self.reduction_percent_min is not None:
+            parts.append(f"{label} down ≥ {self.reduction_percent_min:g} % from screening")
+        if self.glucocorticoid_max_mg_per_day is not None:
+            parts.append(
+                f"glucocorticoid ≤ {self.glucocorticoid_max_mg_per_day:g} mg/day "
+                "(prednisone equivalent)"
+            )
+        if self.ild_not_worse:
+            parts.append("ILD not worsened")
+        return " and ".join(parts)
+
 
 class DiseaseMeasures(_Frozen):
     disease: Disease
@@ -84,7 +144,10 @@ class DiseaseMeasures(_Frozen):
 
 
 class ResponseRules(_Frozen):
+    """The ``[response]`` section of a protocol file."""
+
     source: str = Field(min_length=1)
+    site_default: bool = False
     # The visit that is the baseline: no response is assessed there.
     baseline_visit: str = "D0"
     measures: tuple[DiseaseMeasures, ...]
@@ -95,6 +158,17 @@ class ResponseRules(_Frozen):
         diseases = [m.disease for m in self.measures]
         if len(diseases) != len(set(diseases)):
             raise ValueError("response.measures lists a disease twice")
+        for d in self.definitions:
+            if d.measure not in self.fields_for(d.disease):
+                raise ValueError(
+                    f"response definition {d.name!r} uses {d.measure}, which {d.disease} "
+                    "visits do not record (response.measures)"
+                )
+            if d.ild_not_worse and "ild_status" not in self.fields_for(d.disease):
+                raise ValueError(f"response definition {d.name!r} needs ild_status recorded")
+        names = [(d.disease, d.name) for d in self.definitions]
+        if len(names) != len(set(names)):
+            raise ValueError("response.definitions names a definition twice for one disease")
         return self
 
     def fields_for(self, disease: Disease) -> tuple[ActivityField, ...]:
@@ -119,6 +193,21 @@ def baseline_of(record: dict[str, object], measure: ActivityField) -> float | No
     name = _BASELINE_FIELD.get(measure)
     value = record.get(name) if name else None
     return float(value) if isinstance(value, int | float) else None
+
+
+def baseline_activity(record: dict[str, object]) -> DiseaseActivity | None:
+    """The screening record's activity scores, the baseline every later visit is compared to."""
+    values = {
+        measure: record.get(name)
+        for measure, name in _BASELINE_FIELD.items()
+        if isinstance(record.get(name), int)
+    }
+    if not values:
+        return None
+    try:
+        return DiseaseActivity.model_validate(values)
+    except ValueError:
+        return None  # a score outside the visit scale's range is not a usable baseline
 
 
 def meets(
@@ -160,16 +249,47 @@ def meets(
     return all(checks)
 
 
+class DerivedResponse(_Frozen):
+    """A disease-specific response at a visit: met, not met, or None when not evaluable (a
+    value it needs, such as the screening baseline, is missing)."""
+
+    name: str
+    met: bool | None
+
+
+def derive_responses(
+    rules: ResponseRules,
+    disease: Disease,
+    activity: DiseaseActivity | None,
+    glucocorticoid_mg_per_day: float | None,
+    baseline: DiseaseActivity | None,
+) -> tuple[DerivedResponse, ...]:
+    """Every definition of the disease, judged against the screening baseline."""
+    out: list[DerivedResponse] = []
+    for definition in rules.definitions_for(disease):
+        raw = getattr(baseline, definition.measure) if baseline is not None else None
+        base = float(raw) if isinstance(raw, int | float) else None
+        met = meets(definition, activity, glucocorticoid_mg_per_day, base)
+        out.append(DerivedResponse(name=definition.name, met=met))
+    return tuple(out)
+
+
 class VisitAssessment(_Frozen):
     code: str
     activity: DiseaseActivity | None = None
     glucocorticoid_mg_per_day: float | None = None
+    responses: tuple[DerivedResponse, ...] = ()
 
 
 class _Completed(Protocol):
-    code: str
-    activity: DiseaseActivity | None
-    glucocorticoid_mg_per_day: float | None
+    @property
+    def code(self) -> str: ...
+    @property
+    def activity(self) -> DiseaseActivity | None: ...
+    @property
+    def glucocorticoid_mg_per_day(self) -> float | None: ...
+    @property
+    def responses(self) -> tuple[DerivedResponse, ...]: ...
 
 
 def with_assessment(
@@ -181,8 +301,25 @@ def with_assessment(
         code=visit.code,
         activity=visit.activity,
         glucocorticoid_mg_per_day=visit.glucocorticoid_mg_per_day,
+        responses=visit.responses,
     )
     return (*(a for a in assessments if a.code != visit.code), entry)
+
+
+def check_response(rules: ResponseRules | None, code: str, response: Response | None) -> None:
+    """The Cheson category: refused at the baseline visit, required at every other visit."""
+    if rules is not None and code == rules.baseline_visit:
+        if response is not None:
+            raise ValueOutOfRange(
+                f"{code} is the baseline (the infusion day): no response is assessed there; "
+                "leave response empty",
+                field="response",
+            )
+        return
+    if response is None:
+        raise ValueOutOfRange(
+            f"response is required at {code} (CR, PR, SD, PD or NE)", field="response"
+        )
 
 
 def check_visit_assessment(
@@ -195,31 +332,36 @@ def check_visit_assessment(
 ) -> None:
     """What a completed visit must carry: no response at the baseline visit; after it, the
     Cheson category, the disease's activity measure(s) and the glucocorticoid dose."""
+    check_response(rules, code, response)
     if rules is None:
-        if response is None:
-            raise MissingPrerequisite(
-                "response is required (CR, PR, SD, PD or NE)", field="response"
-            )
-        return
-    if code == rules.baseline_visit:
-        if response is not None:
+        if activity is not None or glucocorticoid_mg_per_day is not None:
+            field = "activity" if activity is not None else "glucocorticoid_mg_per_day"
             raise ValueOutOfRange(
-                f"{code} is the baseline (the infusion day): no response is assessed there",
-                field="response",
+                "this protocol version records no disease activity at visits", field=field
             )
         return
-    if response is None:
-        raise MissingPrerequisite(
-            f"response is required at {code} (CR, PR, SD, PD or NE)", field="response"
+    own = rules.fields_for(disease)
+    foreign = [
+        name
+        for name in DiseaseActivity.model_fields
+        if activity is not None and getattr(activity, name) is not None and name not in own
+    ]
+    if foreign:
+        raise ValueOutOfRange(
+            f"{foreign[0]} is not a {disease} measure; {disease} visits record {', '.join(own)}",
+            field=f"activity.{foreign[0]}",
         )
+    if code == rules.baseline_visit:
+        return  # activity and dose may be noted at the baseline; nothing is derived there
     missing = missing_activity(rules, disease, activity)
     if missing:
-        raise MissingPrerequisite(
-            f"{disease} visits record {', '.join(m.split('.')[1] for m in missing)}",
+        raise ValueOutOfRange(
+            f"{code} needs the {disease} activity measure {missing[0].split('.')[1]} "
+            f"({disease} visits record {', '.join(own)})",
             field=missing[0],
         )
     if glucocorticoid_mg_per_day is None:
-        raise MissingPrerequisite(
-            "the glucocorticoid dose (prednisone equivalent, mg/day; 0 if none) is required",
+        raise ValueOutOfRange(
+            f"{code} needs the glucocorticoid dose (prednisone equivalent, mg/day; 0 if none)",
             field="glucocorticoid_mg_per_day",
         )

@@ -21,6 +21,7 @@ from domain.grading import CrsComponents, IcansComponents
 from domain.ltfu_status import LtfuStatus
 from domain.measurements import Measurement
 from domain.monitoring_state import LedgerEntry, Query, SdvMark, SignatureRecord
+from domain.response import DiseaseActivity, VisitAssessment
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 from domain.values import Disease, EndOutcome, Phase, Route, ScheduledVisit, Sex
 
@@ -175,6 +176,10 @@ class SubjectState(BaseModel):
     tu_per_kg: float | None = None
     total_tu: float | None = None
     visits: tuple[ScheduledVisit, ...] = ()
+    # The screening activity scores (the response baseline) and each visit's activity,
+    # glucocorticoid dose and derived disease-specific responses (domain/response.py).
+    response_baseline: DiseaseActivity | None = None
+    assessments: tuple[VisitAssessment, ...] = ()
     windows_opened: tuple[str, ...] = ()
     deviations: tuple[Deviation, ...] = ()
     corrections: tuple[Correction, ...] = ()

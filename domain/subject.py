@@ -47,11 +47,13 @@ from domain.monitoring import (
 )
 from domain.plausibility import check_plausible_dates
 from domain.protocol import Protocol
+from domain.response import baseline_activity, with_assessment
 from domain.safety_rules import SAFETY_DECIDERS, evolve_safety, sae_due
 from domain.schedule import visit_schedule
 from domain.site_calendar import site_time
 from domain.state import Deviation, SubjectState
 from domain.values import Phase, ScheduledVisit, VisitStatus
+from domain.visit_completion import visit_completed
 
 __all__ = ["ALLOWED_PHASES", "ALLOWED_ROLES", "ChainMismatch", "apply", "decide", "fold", "sae_due"]
 
@@ -359,9 +361,7 @@ def _complete_visit(
     assert s.infusion_date is not None
     if cmd.completed_on < s.infusion_date:
         raise ValueOutOfRange("completed_on is before the infusion", field="completed_on")
-    out: list[e.EventPayload] = [
-        e.VisitCompleted(code=cmd.code, completed_on=cmd.completed_on, response=cmd.response)
-    ]
+    out: list[e.EventPayload] = [visit_completed(s, cmd, p)]
     if not visit.window_start <= cmd.completed_on <= visit.window_end:
         out.append(
             deviation(
@@ -518,6 +518,7 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
                 "phase": Phase.SCREENING,
                 "screening_seq": event.seq,
                 "screening_eligible": p.eligible,
+                "response_baseline": baseline_activity(p.record),
             }
         case e.EligibilitySigned():
             return {"phase": Phase.ELIGIBLE} if p.decision == "eligible" else {}
@@ -572,6 +573,8 @@ def _evolve(s: SubjectState, event: e.Event) -> dict[str, Any]:
                     completed_on=p.completed_on,
                     response=p.response,
                 ),
+                # Schema-1 events carry no activity: nothing is added for them.
+                "assessments": with_assessment(s.assessments, p),
                 "correctable": _mark(s, event.seq, f"visit.completed:{p.code}"),
             }
         case e.VisitMissed():

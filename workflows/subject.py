@@ -51,6 +51,7 @@ __all__ = [
     "LEAN_RESULTS_PATCH",
     "LTFU_PATCH",
     "NO_DEBRIS_PATCH",
+    "RESPONSE_PATCH",
     "SAFETY_PATCH",
     "SEARCH_ATTRIBUTES_PATCH",
     "SITE_TZ_PATCH",
@@ -93,6 +94,9 @@ SITE_TZ_PATCH = "issue15-site-timezone"
 LTFU_PATCH = "issue15-ltfu"
 # Subjects started before the chain of identity and custody run on without it.
 CUSTODY_PATCH = "issue14-custody"
+# Histories recorded before Day 0 became the baseline keep the Cheson response at every visit
+# (their protocol's ``[response]`` section, if an amendment brings one, is not applied).
+RESPONSE_PATCH = "issue12-response"
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -163,6 +167,7 @@ class SubjectWorkflow:
         self._expedited = False
         self._recent: dict[str, CommandOutcome] = {o.command_id: o for o in input.recent_commands}
         self._ltfu = False
+        self._responses = False
         self._ltfu_mark = ltfu_stretch(self._state)
         self._pending = input.pending_amendment
 
@@ -177,6 +182,8 @@ class SubjectWorkflow:
         if not workflow.patched(SITE_TZ_PATCH):
             self._protocol = utc_protocol(self._protocol)
         self._ltfu = workflow.patched(LTFU_PATCH)
+        self._responses = workflow.patched(RESPONSE_PATCH)
+        self._protocol = self._applicable(self._protocol)
         if self._state.phase is Phase.NEW and workflow.patched(NO_DEBRIS_PATCH):
             # The registration comes with the start (update-with-start); once no handler is
             # running, a subject still unregistered was refused: end, leave nothing running.
@@ -261,9 +268,15 @@ class SubjectWorkflow:
                 self._pending = None
                 return
             # The amended event is the first decision under the new version.
-            self._protocol = notice.protocol
+            self._protocol = self._applicable(notice.protocol)
             self._pending = None
             await self._record(SYSTEM_ACTOR, events)
+
+    def _applicable(self, protocol: Protocol) -> Protocol:
+        """The protocol as this run applies it: without response rules before their patch."""
+        if self._responses or protocol.response is None:
+            return protocol
+        return protocol.model_copy(update={"response": None})
 
     def _ltfu_rollover(self) -> bool:
         """Continue as new at the start of LTFU and after each LTFU timepoint is resolved.

@@ -11,6 +11,7 @@ from domain.events import Event, seal
 from domain.protocol import Protocol
 from domain.state import SubjectState
 from domain.subject import apply, decide
+from tests.domain.assessments import visit_fields
 from tests.domain.factories import eligible_record
 from tests.domain.prechecks import precheck_commands, weight_command
 
@@ -23,9 +24,15 @@ SYSTEM = Actor(user_id="system", role=Role.SYSTEM)
 
 class Journey:
     def __init__(
-        self, protocol: Protocol, subject_id: str = "S-0001", start: date = date(2026, 3, 2)
+        self,
+        protocol: Protocol,
+        subject_id: str = "S-0001",
+        start: date = date(2026, 3, 2),
+        disease: str = "SLE",
     ):
         self.protocol = protocol
+        # What register() and screening() use unless told otherwise.
+        self.disease = disease
         self.subject_id = subject_id
         self.now = datetime.combine(start, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
         self.state = SubjectState()
@@ -58,11 +65,11 @@ class Journey:
         return sealed
 
     # Commands a site sends, dated "now".
-    def register(self, disease: str = "SLE") -> c.RegisterSubject:
+    def register(self, disease: str | None = None) -> c.RegisterSubject:
         return c.RegisterSubject(
             occurred_at=self.now,
             subject_id=self.subject_id,
-            disease=disease,  # type: ignore[arg-type]
+            disease=disease or self.disease,  # type: ignore[arg-type]
             sex="female",
             birth_date=date(1980, 6, 15),
         )
@@ -75,8 +82,12 @@ class Journey:
             childbearing_potential=True,
         )
 
-    def screening(self, disease: str = "SLE", **overrides: Any) -> c.RecordScreening:
-        record = eligible_record(disease, screening_date=self.today, **overrides)  # type: ignore[arg-type]
+    def screening(self, disease: str | None = None, **overrides: Any) -> c.RecordScreening:
+        record = eligible_record(
+            disease or self.disease,  # type: ignore[arg-type]
+            screening_date=self.today,
+            **overrides,
+        )
         return c.RecordScreening(occurred_at=self.now, record=record)
 
     def sign(self, decision: str = "eligible") -> c.SignEligibility:
@@ -157,15 +168,18 @@ class Journey:
         return c.RecordInfusion(occurred_at=self.now, infused_on=self.today, tu_per_kg=tu_per_kg)
 
     def complete(self, code: str, response: str = "PR") -> c.CompleteVisit:
+        """The visit done on its target day; the baseline visit without a response."""
         visit = self.state.visit(code)
-        assert visit is not None
+        assert visit is not None and self.state.disease is not None
         if self.today < visit.target:
             self.go_to(visit.target)
-        return c.CompleteVisit(
-            occurred_at=self.now,
-            code=code,
-            completed_on=visit.target,
-            response=response,  # type: ignore[arg-type]
+        return c.CompleteVisit.model_validate(
+            {
+                "occurred_at": self.now,
+                "code": code,
+                "completed_on": visit.target,
+                **visit_fields(self.protocol, self.state.disease, code, response),
+            }
         )
 
     def to_phase(self, phase: str) -> None:

@@ -21,10 +21,14 @@ def followed_up() -> Journey:
     j = Journey(PROTOCOL)
     j.to_phase("infused")
     j.send(COORDINATOR, j.complete("D0"))
+    j.send(COORDINATOR, j.complete("M1"))
     return j
 
 
 def seq_of(j: Journey, event_type: str) -> int:
+    """The first event of that type; for visits Month 1 (Day 0, the baseline, has no response)."""
+    if event_type == "visit.completed":
+        return next(e.seq for e in reversed(j.events) if e.type == event_type)
     return next(e.seq for e in j.events if e.type == event_type)
 
 
@@ -98,7 +102,7 @@ def test_a_correction_outside_the_original_rules_is_refused_and_records_nothing(
         ("consent.signed", "childbearing_potential", False, lambda s: not s.childbearing_potential),
         ("apheresis.recorded", "volume_ml", 190, lambda s: s.apheresis_volume_ml == 190),
         ("product.released", "lot", "LOT-9", lambda s: s.product_lot == "LOT-9"),
-        ("visit.completed", "response", "CR", lambda s: s.visit("D0").response == "CR"),
+        ("visit.completed", "response", "CR", lambda s: s.visit("M1").response == "CR"),
     ],
 )
 def test_a_valid_correction_names_old_and_new_value_and_changes_the_state(

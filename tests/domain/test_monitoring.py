@@ -24,13 +24,15 @@ def _attest(signer: str = "petra", components: str = "password") -> c.SignatureA
 
 
 def _in_follow_up() -> Journey:
+    """Day 0 (the baseline, no response) and Month 1 (response PR) done."""
     j = Journey(PROTOCOL)
     j.to_phase("follow_up")
+    j.send(COORDINATOR, j.complete("M1"))
     return j
 
 
 def _seq_of(j: Journey, event_type: str) -> int:
-    return next(e.seq for e in j.events if e.type == event_type)
+    return next(e.seq for e in reversed(j.events) if e.type == event_type)
 
 
 def test_query_open_answer_correct_close_each_step_is_an_event() -> None:
@@ -41,7 +43,7 @@ def test_query_open_answer_correct_close_each_step_is_an_event() -> None:
         c.OpenQuery(occurred_at=j.now, target_seq=target, field="response", question="PR or CR?"),
     )
     query = j.state.queries[0]
-    assert (query.query_id, query.status, query.form) == ("S-0001-Q1", "open", "visit:D0")
+    assert (query.query_id, query.status, query.form) == ("S-0001-Q1", "open", "visit:M1")
     j.send(COORDINATOR, c.AnswerQuery(occurred_at=j.now, query_id="S-0001-Q1", answer="CR"))
     j.send(
         COORDINATOR,
@@ -85,7 +87,7 @@ def test_monitors_raise_queries_but_cannot_answer_them_and_staff_cannot_close_th
 
 def test_sdv_is_reset_visibly_by_a_later_correction_of_verified_data() -> None:
     j = _in_follow_up()
-    j.send(MONITOR, c.VerifySource(occurred_at=j.now, form="visit:D0"))
+    j.send(MONITOR, c.VerifySource(occurred_at=j.now, form="visit:M1"))
     assert j.state.sdv[0].verified
     target = _seq_of(j, "visit.completed")
     j.send(
@@ -96,11 +98,11 @@ def test_sdv_is_reset_visibly_by_a_later_correction_of_verified_data() -> None:
     )
     correction, reset = j.events[-2:]
     assert (correction.type, reset.type) == ("correction.recorded", "sdv.reset")
-    assert reset.payload.form == "visit:D0"  # type: ignore[union-attr]
+    assert reset.payload.form == "visit:M1"  # type: ignore[union-attr]
     assert reset.payload.cause_seq == correction.seq  # type: ignore[union-attr]
     mark = j.state.sdv[0]
     assert not mark.verified and mark.reset_seq == reset.seq
-    j.send(MONITOR, c.VerifySource(occurred_at=j.now, form="visit:D0"))
+    j.send(MONITOR, c.VerifySource(occurred_at=j.now, form="visit:M1"))
     assert j.state.sdv[0].verified
 
 
@@ -191,9 +193,9 @@ def test_a_locked_casebook_refuses_commands_until_the_pi_unlocks_it_with_a_reaso
 
 def test_a_locked_visit_refuses_changes_to_that_visit_only() -> None:
     j = _in_follow_up()
-    j.send(PI, c.SignCasebook(occurred_at=j.now, scope="visit:D0", signature=_attest()))
+    j.send(PI, c.SignCasebook(occurred_at=j.now, scope="visit:M1", signature=_attest()))
     target = _seq_of(j, "visit.completed")
-    with pytest.raises(WrongPhase, match="visit:D0 of S-0001 is signed and locked"):
+    with pytest.raises(WrongPhase, match="visit:M1 of S-0001 is signed and locked"):
         j.send(
             COORDINATOR,
             c.RecordCorrection(
@@ -206,4 +208,4 @@ def test_a_locked_visit_refuses_changes_to_that_visit_only() -> None:
             occurred_at=j.now, target_seq=1, field="sex", new_value="male", reason="x"
         ),
     )
-    assert j.state.locks == ("visit:D0",)
+    assert j.state.locks == ("visit:M1",)

@@ -361,9 +361,7 @@ def test_completing_a_visit_outside_its_window_opens_a_deviation() -> None:
     assert m1 is not None
     late = m1.window_end + timedelta(days=1)
     j.go_to(late)
-    events = j.send(
-        COORDINATOR, c.CompleteVisit(occurred_at=j.now, code="M1", completed_on=late, response="SD")
-    )
+    events = j.send(COORDINATOR, j.complete("M1", "SD").model_copy(update={"completed_on": late}))
     assert [e.type for e in events] == ["visit.completed", "deviation.opened"]
     assert j.state.deviations[0].kind == "visit_out_of_window"
 

@@ -13,6 +13,7 @@ from domain.actors import Actor, Role
 from domain.screening import ScreeningRecord
 from domain.state import SubjectState
 from system.gateway import SubjectGateway
+from tests.domain.assessments import visit_fields
 from tests.domain.factories import eligible_record_json
 from tests.domain.prechecks import precheck_commands, weight_command
 from workflows.subject import SubmitResult
@@ -172,16 +173,21 @@ class SubjectDriver:
         )
 
     async def complete_visit(self, code: str, response: str = "PR") -> SubmitResult:
-        visit = (await self.state()).visit(code)
-        assert visit is not None
+        """The visit on its target day; the baseline visit (Day 0) without a response."""
+        state = await self.state()
+        visit = state.visit(code)
+        assert visit is not None and state.disease is not None
         await self.sleep_until(visit.target)
+        fields = visit_fields(self.gateway.protocol, state.disease, code, response)
         return await self.send(
             COORDINATOR,
-            c.CompleteVisit(
-                occurred_at=await self.now(),
-                code=code,
-                completed_on=visit.target,
-                response=response,  # type: ignore[arg-type]
+            c.CompleteVisit.model_validate(
+                {
+                    "occurred_at": await self.now(),
+                    "code": code,
+                    "completed_on": visit.target,
+                    **fields,
+                }
             ),
         )
 
