@@ -258,7 +258,21 @@ def infuse(
 def visit_complete(
     subject_id: str,
     code: Annotated[str, typer.Argument(help="Visit code: D0, M1, M2, M3, M6, M12")],
-    response: Annotated[str, typer.Option(help="CR, PR, SD, PD or NE")],
+    response: Annotated[
+        str | None, typer.Option(help="CR, PR, SD, PD or NE (none at D0, the baseline)")
+    ] = None,
+    sledai_2k: Annotated[int | None, typer.Option(help="SLE: SLEDAI-2K")] = None,
+    essdai: Annotated[int | None, typer.Option(help="SS: ESSDAI")] = None,
+    mrss: Annotated[int | None, typer.Option(help="SSc: modified Rodnan skin score")] = None,
+    ild_status: Annotated[
+        str | None, typer.Option(help="SSc: ILD against baseline: improved, stable, worsened")
+    ] = None,
+    tis: Annotated[float | None, typer.Option(help="DM: ACR/EULAR total improvement score")] = None,
+    bvas: Annotated[int | None, typer.Option(help="ANCA-AAV: BVAS v3")] = None,
+    glucocorticoid: Annotated[
+        float | None,
+        typer.Option(help="Glucocorticoid dose, mg/day prednisone equivalent (0 if none)"),
+    ] = None,
     completed_on: Day = None,
     reason: Reason = None,
     at: At = None,
@@ -266,13 +280,22 @@ def visit_complete(
     password: Password = None,
     as_json: AsJson = False,
 ) -> None:
-    """Record a completed visit with the response assessment."""
-    body = {
+    """Record a completed visit: after Day 0 the response, the disease's activity measure(s)
+    and the glucocorticoid dose."""
+    body: dict[str, object] = {
         "type": "complete_visit",
         "code": code,
         "completed_on": _day(completed_on),
-        "response": response,
     }
+    if response is not None:
+        body["response"] = response
+    measures = {"sledai_2k": sledai_2k, "essdai": essdai, "mrss": mrss,
+                "ild_status": ild_status, "tis": tis, "bvas": bvas}  # fmt: skip
+    activity = {k: v for k, v in measures.items() if v is not None}
+    if activity:
+        body["activity"] = activity
+    if glucocorticoid is not None:
+        body["glucocorticoid_mg_per_day"] = glucocorticoid
     _send(subject_id, body, at, reason, user, password, as_json)
 
 

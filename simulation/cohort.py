@@ -27,6 +27,7 @@ from domain.measurements import (
 from domain.protocol import Protocol
 from domain.schedule import visit_schedule
 from domain.values import Disease, Phase, Response, Route, Sex
+from simulation.activity import visit_fields
 from simulation.custody import CustodyPlan, plan_chain, plan_collection
 from simulation.plan import Action, Scenario, SubjectPlan, WithdrawalPhase
 from simulation.records import FAILURE_REASONS, screening_record
@@ -376,14 +377,19 @@ def _plan_subject(
             skipped.append(visit.code)
             continue
         weights = _RESPONSE_WEIGHTS.get(visit.code, _RESPONSE_WEIGHTS["M12"])
+        # Drawn at Day 0 too (and not recorded there, the baseline) so seeded cohorts keep
+        # the random stream they had.
+        response = rng.choices(_RESPONSES, weights)[0]
         b.add(
             visit.target,
             COORDINATOR,
-            c.CompleteVisit(
-                occurred_at=_at(visit.target),
-                code=visit.code,
-                completed_on=visit.target,
-                response=rng.choices(_RESPONSES, weights)[0],
+            c.CompleteVisit.model_validate(
+                {
+                    "occurred_at": _at(visit.target),
+                    "code": visit.code,
+                    "completed_on": visit.target,
+                    **visit_fields(protocol, record, visit.code, response),
+                }
             ),
             Phase.FOLLOW_UP,
         )

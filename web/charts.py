@@ -312,16 +312,31 @@ def escalation_svg(
 # -- ORR over timepoints -------------------------------------------------------------------------
 
 
-def orr_svg(points: Sequence[tuple[str, float | None, float | None, float | None, str]]) -> Markup:
-    """ORR per timepoint as a point with its exact confidence interval as a bar.
+OrrPoint = tuple[str, float | None, float | None, float | None, str]
 
-    ``points``: (timepoint, orr, ci_low, ci_high, caption such as "3/5"); None where nothing
-    at that timepoint could be counted, drawn as a gap with its caption.
+
+def orr_svg(
+    points: Sequence[OrrPoint],
+    *,
+    label: str = "Objective response rate by timepoint with confidence intervals",
+    name: str = "ORR (Cheson)",
+    more: Sequence[tuple[str, Sequence[OrrPoint]]] = (),
+) -> Markup:
+    """Rates per timepoint as points with their exact confidence intervals as bars.
+
+    ``points``: (timepoint, rate, ci_low, ci_high, caption such as "3/5"); None where nothing
+    at that timepoint could be counted, drawn as a gap with its caption. ``more``: further named
+    series (disease-specific responses) drawn beside the first, each with its own colour and a
+    legend; their timepoints are those of ``points``.
     """
-    width, height, left, top, bottom = 640, 260, 50, 16, 40
+    series: list[tuple[str, Sequence[OrrPoint]]] = [(name, points), *more]
+    width, left, bottom = 640, 50, 40
+    top = 16 + (14 * len(series) if more else 0)
+    height = top + 204 + bottom
     plot_h = height - top - bottom
     step = (width - left - 20) / max(len(points), 1)
-    svg = _Svg(width, height, "Objective response rate by timepoint with confidence intervals")
+    lane = min(step / (len(series) + 1), 16.0)
+    svg = _Svg(width, height, label)
 
     def y(value: float) -> float:
         return top + plot_h * (1 - value)
@@ -329,15 +344,23 @@ def orr_svg(points: Sequence[tuple[str, float | None, float | None, float | None
     for pct in (0, 25, 50, 75, 100):
         svg.line(left, y(pct / 100), width - 10, y(pct / 100), "grid")
         svg.text(left - 6, y(pct / 100) + 4, f"{pct} %", "axis", "end")
-    for i, (timepoint, rate, low, high, caption) in enumerate(points):
+    for k, (title, _) in enumerate(series if more else ()):
+        svg.circle(left + 6, 10 + 14 * k, 4, f"point series-{k}")
+        svg.text(left + 14, 14 + 14 * k, title, "small")
+    for i, (timepoint, *_rest, caption) in enumerate(points):
         cx = left + step * (i + 0.5)
         svg.text(cx, height - bottom + 16, timepoint, "lane-label", "middle")
         svg.text(cx, height - bottom + 30, caption, "small", "middle")
-        if rate is None or low is None or high is None:
-            continue
-        tip = f"{timepoint}: ORR {rate:.0%} ({low:.0%}–{high:.0%}), {caption}"
-        svg.line(cx, y(low), cx, y(high), "ci")
-        svg.line(cx - 6, y(low), cx + 6, y(low), "ci")
-        svg.line(cx - 6, y(high), cx + 6, y(high), "ci")
-        svg.circle(cx, y(rate), 5, "point", tip)
+    for k, (title, values) in enumerate(series):
+        offset = (k - (len(series) - 1) / 2) * lane
+        cls = f" series-{k}" if more else ""
+        for i, (timepoint, rate, low, high, caption) in enumerate(values):
+            if rate is None or low is None or high is None:
+                continue
+            cx = left + step * (i + 0.5) + offset
+            tip = f"{timepoint}: {title} {rate:.0%} ({low:.0%}–{high:.0%}), {caption}"
+            svg.line(cx, y(low), cx, y(high), f"ci{cls}")
+            svg.line(cx - 6, y(low), cx + 6, y(low), f"ci{cls}")
+            svg.line(cx - 6, y(high), cx + 6, y(high), f"ci{cls}")
+            svg.circle(cx, y(rate), 5, f"point{cls}", tip)
     return svg.markup()

@@ -49,7 +49,7 @@ from web.signing import mark_signed, sign_from_form, signing_context
 from web.sites import require_site, visible
 from web.study_forms import slot_form
 from web.susar_view import susar_rows
-from web.visit_choices import VISIT_FORMS, with_visit_choices
+from web.visit_choices import VISIT_FORMS, with_activity_fields, with_visit_choices
 
 __all__ = ["FormWriter", "router", "subject_page_response"]
 
@@ -347,6 +347,7 @@ async def _subject_form(ctx: AppContext, subject_id: str, command_type: str) -> 
     if command_type in VISIT_FORMS:
         row = await asyncio.to_thread(ctx.store.board_row, subject_id)
         spec = with_visit_choices(spec, row.visits if row else ())
+        spec = with_activity_fields(spec, row.disease if row else None, ctx.gateway.protocol)
     return with_recipients(spec, ctx.gateway.protocol)
 
 

@@ -28,11 +28,12 @@ Reader = Annotated[Actor, Depends(api_actor)]
 
 @router.get("/report/orr")
 async def orr_report(_: Reader, ctx: Ctx) -> OrrReport:
-    """ORR per timepoint, overall, per disease and per dose level, with exact 95 % CIs.
-
-    The same figures as ``trial report orr --json``.
+    """ORR per follow-up timepoint (Day 0 is the baseline), overall, per disease and per dose
+    level, and each disease-specific response rate, with exact 95 % CIs. The denominator is
+    every infused subject at the timepoint: NE, missed and withdrawn count as non-responders
+    (``rule``). The same figures as ``trial report orr --json``.
     """
-    return await asyncio.to_thread(load_orr, ctx.store)
+    return await asyncio.to_thread(load_orr, ctx.store, ctx.gateway.protocol)
 
 
 @router.get("/alerts")

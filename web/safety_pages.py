@@ -12,7 +12,14 @@ from domain.actors import Actor
 from web.alerts import newest_first
 from web.context import AppContext, context
 from web.monitoring_view import query_rows
-from web.orr_view import ci_text, load_orr, orr_chart, orr_tables
+from web.orr_view import (
+    ci_text,
+    disease_charts,
+    disease_tables,
+    load_orr,
+    orr_chart,
+    orr_tables,
+)
 from web.rendering import render
 from web.security import page_actor
 from web.sites import visible, visible_subject_ids
@@ -27,14 +34,17 @@ Reader = Annotated[Actor, Depends(page_actor)]
 
 @router.get("/report/orr")
 async def orr_page(request: Request, actor: Reader, ctx: Ctx) -> HTMLResponse:
-    report = await asyncio.to_thread(load_orr, ctx.store)
+    report = await asyncio.to_thread(load_orr, ctx.store, ctx.gateway.protocol)
     return render(
         ctx,
         request,
         "orr.html",
         actor=actor,
+        report=report,
         tables=orr_tables(report),
         chart=orr_chart(report),
+        disease_tables=disease_tables(report),
+        disease_charts=disease_charts(report),
         confidence=report.confidence,
         ci_text=ci_text,
         today=ctx.today(),

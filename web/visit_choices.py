@@ -9,10 +9,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from domain.values import ScheduledVisit, VisitStatus
-from web.form_fields import FormField, FormSpec
+from domain.protocol import Protocol
+from domain.response import DiseaseActivity
+from domain.values import Disease, ScheduledVisit, VisitStatus
+from web.form_fields import FormField, FormSpec, fields_of
 
-__all__ = ["VISIT_FORMS", "visit_label", "with_visit_choices"]
+__all__ = ["VISIT_FORMS", "visit_label", "with_activity_fields", "with_visit_choices"]
+
+_MEASURE_LABELS = {
+    "sledai_2k": "SLEDAI-2K",
+    "essdai": "ESSDAI",
+    "mrss": "mRSS (modified Rodnan skin score)",
+    "ild_status": "ILD status against baseline",
+    "tis": "TIS (ACR/EULAR 2016 total improvement score)",
+    "bvas": "BVAS v3",
+}
 
 # Forms whose ``code`` field names one of the subject's scheduled visits.
 VISIT_FORMS = frozenset({"complete_visit", "reschedule_visit"})
@@ -39,3 +50,36 @@ def with_visit_choices(spec: FormSpec, visits: Iterable[ScheduledVisit]) -> Form
         )
 
     return dataclasses.replace(spec, fields=tuple(choose(f) for f in spec.fields))
+
+
+def with_activity_fields(spec: FormSpec, disease: Disease | None, protocol: Protocol) -> FormSpec:
+    """The visit form with the subject's disease activity measures and glucocorticoid dose.
+
+    Only the disease's own measures are offered (protocol ``[response].measures``). None is
+    required by the form itself: Day 0, the baseline, takes none of them (and no response), and
+    a follow-up visit without one is refused by the domain, naming the field beside its input.
+    """
+    if spec.command != "complete_visit":
+        return spec
+    rules = protocol.response
+    kept = [f for f in spec.fields if f.name not in ("activity", "glucocorticoid_mg_per_day")]
+    if rules is None or disease is None:
+        return dataclasses.replace(spec, fields=tuple(kept))
+    only = tuple(name for name in DiseaseActivity.model_fields if name in rules.fields_for(disease))
+    measures = [
+        dataclasses.replace(f, required=False)
+        for f in fields_of(DiseaseActivity, prefix="activity.", only=only, labels=_MEASURE_LABELS)
+    ]
+    dose = FormField(
+        "glucocorticoid_mg_per_day",
+        "Glucocorticoid dose, mg/day prednisone equivalent (0 if none)",
+        "number",
+        required=False,
+    )
+    response = next(f for f in kept if f.name == "response")
+    response = dataclasses.replace(
+        response, label=f"Response, Cheson 2007 (none at {rules.baseline_visit}, the baseline)"
+    )
+    at = next(i for i, f in enumerate(kept) if f.name == "response")
+    fields = [*kept[:at], response, *measures, dose, *kept[at + 1 :]]
+    return dataclasses.replace(spec, fields=tuple(fields))

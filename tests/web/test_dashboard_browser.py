@@ -122,25 +122,37 @@ async def test_a_monitor_opens_the_orr_report_from_the_nav_and_sees_exact_interv
     task_queue: str,
     protocol: Protocol,
 ) -> None:
-    # Two SLE subjects assessed at D0 (PR and SD) on the live server's own worker.
+    # Two SLE subjects assessed at Month 1 (PR and SD) on the live server's own worker; Day 0 is
+    # the baseline. Both record SLEDAI-2K 4 on 5 mg/day prednisone (12 at screening): LLDAS.
     gateway = SubjectGateway(time_env.client, task_queue, protocol)
     for response in ("PR", "SD"):
         driver = SubjectDriver(time_env, gateway, new_subject())
         await driver.to_infusion("SLE")
-        await driver.complete_visit("D0", response)
+        await driver.complete_visit("D0")
+        await driver.complete_visit("M1", response)
 
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     await log_in(page, live_server, "mona")
     await page.get_by_role("link", name="ORR report").click()
     await expect(page).to_have_url(f"{live_server.url}/report/orr")
     await expect(page.get_by_role("heading", name="Objective response rate")).to_be_visible()
-    overall = page.locator("#orr-D0 tr[data-group='overall:all']")
-    # 1 responder of 2 evaluable: 50 %, exact 95 % CI 1.3–98.7 %.
+    await expect(page.locator("#orr-rule")).to_contain_text("count as non-responders")
+    await expect(page.locator("#orr-D0")).to_have_count(0)
+    overall = page.locator("#orr-M1 tr[data-group='overall:all']")
+    # 1 responder of 2 infused subjects at Month 1: 50 %, exact 95 % CI 1.3–98.7 %.
     await expect(overall.locator("td.ci")).to_have_text("50 % (1–99 %)")
-    await expect(page.locator("#orr-D0 tr[data-group='disease:SLE'] td.ci")).to_have_text(
+    await expect(page.locator("#orr-M1 tr[data-group='disease:SLE'] td.ci")).to_have_text(
         "50 % (1–99 %)"
     )
-    await expect(page.locator("#orr-M1 tr[data-group='overall:all'] td.ci")).to_have_text("—")
+    # Month 2 is still ahead for both: no rate yet.
+    await expect(page.locator("#orr-M2 tr[data-group='overall:all'] td.ci")).to_have_text("—")
+    # LLDAS 2/2: 100 %, exact 95 % CI 15.8–100 %; DORIS remission 0/2 (SLEDAI-2K 4 > 0).
+    sle = page.locator("#disease-SLE")
+    await expect(sle.locator("svg.chart")).to_have_count(1)
+    lldas = sle.locator("tr[data-definition='LLDAS'] td[data-timepoint='M1']")
+    await expect(lldas).to_contain_text("100 % (16–100 %)")
+    doris = sle.locator("tr[data-definition='DORIS remission'] td[data-timepoint='M1']")
+    await expect(doris).to_contain_text("0 % (0–84 %)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "orr.png"), full_page=True)
     assert (ARTIFACTS / "orr.png").stat().st_size > 0
@@ -169,7 +181,9 @@ async def test_a_coordinator_completes_a_visit_chosen_from_the_planned_visits(
     await expect(options.first).to_contain_text("window")
     await page.select_option("#f-code", "D0")
     await page.fill("#f-completed_on", today.isoformat())
-    await page.select_option("#f-response", "PR")
+    # Day 0 is the baseline: the response stays empty; the SLE measure is offered, BVAS is not.
+    await expect(page.locator("#f-activity-sledai_2k")).to_be_visible()
+    await expect(page.locator("#f-activity-bvas")).to_have_count(0)
     await page.click("button:has-text('Record')")
     await expect(page.locator(".notice")).to_contain_text("visit.completed", timeout=15000)
 

@@ -80,7 +80,7 @@ async def _drive(
     disease: str,
     dose_level: str,
     responses: dict[str, str],
-) -> None:
+) -> SubjectDriver:
     driver = SubjectDriver(env, gateway, new_subject())
     await driver.register(disease)
     await driver.consent()
@@ -93,8 +93,10 @@ async def _drive(
     # A dose inside the level's TU/kg range (the harness's default fits DL1 only).
     tu_per_kg = {"DL1": 5e6, "DL2": 2e7}[dose_level]
     await driver.infuse(infusion_date, tu_per_kg)
+    await driver.complete_visit("D0")  # the baseline: no response
     for code, response in responses.items():
         await driver.complete_visit(code, response)
+    return driver
 
 
 def _cell(report: dict[str, Any], timepoint: str, by: str, group: str) -> dict[str, Any]:
@@ -107,50 +109,77 @@ def _cell(report: dict[str, Any], timepoint: str, by: str, group: str) -> dict[s
 
 
 def _counts(cell: dict[str, Any]) -> tuple[int, ...]:
-    keys = ("assessed", "evaluable", "cr", "pr", "sd", "pd", "ne", "responders")
+    keys = ("denominator", "cr", "pr", "sd", "pd", "ne", "missed", "withdrawn", "responders")
     return tuple(cell[k] for k in keys)
 
 
-async def test_the_orr_endpoint_matches_a_hand_count_and_the_cli_report(
+async def test_the_orr_endpoint_counts_ne_missed_and_withdrawn_as_non_responders(
     client_for: ClientFor,
     time_env: WorkflowEnvironment,
     gateway: SubjectGateway,
     sqlite_store: SqlEventStore,
 ) -> None:
-    await _drive(time_env, gateway, "SLE", "DL1", {"D0": "PR", "M1": "CR"})
-    await _drive(time_env, gateway, "SLE", "DL1", {"D0": "SD", "M1": "NE"})
-    await _drive(time_env, gateway, "SSc", "DL2", {"D0": "CR", "M1": "PD"})
+    await _drive(time_env, gateway, "SLE", "DL1", {"M1": "CR"})
+    await _drive(time_env, gateway, "SLE", "DL1", {"M1": "NE"})
+    await _drive(time_env, gateway, "SSc", "DL2", {"M1": "PD"})
+    leaving = await _drive(time_env, gateway, "SLE", "DL1", {})
+    await leaving.send(
+        INVESTIGATOR,
+        c.EndParticipation(
+            occurred_at=await leaving.now(),
+            outcome="withdrawn",
+            ended_on=await leaving.today(),
+            reason="moved away",
+        ),
+    )
+    absent = await _drive(time_env, gateway, "SLE", "DL1", {})
+    m1 = (await absent.state()).visit("M1")
+    assert m1 is not None
+    # Past the window: the workflow's own timer records the visit missed.
+    await absent.sleep_until(m1.window_end + timedelta(days=2))
+    for _ in range(100):
+        visit = (await absent.state()).visit("M1")
+        if visit is not None and visit.status == "missed":
+            break
+        await time_env.sleep(timedelta(hours=1))
+    else:
+        raise AssertionError("M1 was not recorded missed")
 
     response = await client_for("mona").get("/api/report/orr")
     assert response.status_code == 200
     report = response.json()
 
-    # Counted by hand: assessed, evaluable, CR, PR, SD, PD, NE, responders.
-    assert _counts(_cell(report, "D0", "overall", "all")) == (3, 3, 1, 1, 1, 0, 0, 2)
-    assert _counts(_cell(report, "D0", "disease", "SLE")) == (2, 2, 0, 1, 1, 0, 0, 1)
-    assert _counts(_cell(report, "D0", "disease", "SSc")) == (1, 1, 1, 0, 0, 0, 0, 1)
-    assert _counts(_cell(report, "D0", "dose_level", "DL2")) == (1, 1, 1, 0, 0, 0, 0, 1)
-    # NE is assessed but not evaluable.
-    assert _counts(_cell(report, "M1", "overall", "all")) == (3, 2, 1, 0, 0, 1, 1, 1)
-    assert _counts(_cell(report, "M1", "disease", "SLE")) == (2, 1, 1, 0, 0, 0, 1, 1)
-    assert _counts(_cell(report, "M2", "overall", "all"))[0] == 0
+    # Counted by hand: N, CR, PR, SD, PD, NE, missed, withdrawn, responders.
+    assert _counts(_cell(report, "M1", "overall", "all")) == (5, 1, 0, 0, 1, 1, 1, 1, 1)
+    assert _counts(_cell(report, "M1", "disease", "SLE")) == (4, 1, 0, 0, 0, 1, 1, 1, 1)
+    assert _counts(_cell(report, "M1", "disease", "SSc")) == (1, 0, 0, 0, 1, 0, 0, 0, 0)
+    assert _counts(_cell(report, "M1", "dose_level", "DL2")) == (1, 0, 0, 0, 1, 0, 0, 0, 0)
+    assert "non-responders" in report["rule"]
+    # Day 0 is the baseline, never a timepoint.
+    assert all(c["timepoint"] != "D0" for c in report["cells"])
 
-    # Published exact Clopper-Pearson 95 % limits for 2/3, 1/2 and 0/1.
-    d0 = _cell(report, "D0", "overall", "all")
-    assert d0["orr"] == pytest.approx(2 / 3)
-    assert (d0["ci_low"], d0["ci_high"]) == (
-        pytest.approx(0.0943, abs=1e-4),
-        pytest.approx(0.9916, abs=1e-4),
-    )
-    m1 = _cell(report, "M1", "overall", "all")
-    assert (m1["orr"], m1["ci_low"], m1["ci_high"]) == (
-        0.5,
-        pytest.approx(0.0126, abs=1e-4),
-        pytest.approx(0.9874, abs=1e-4),
+    # 1/5 and 0/1: published exact Clopper-Pearson 95 % limits.
+    m1_all = _cell(report, "M1", "overall", "all")
+    assert (m1_all["orr"], m1_all["ci_low"], m1_all["ci_high"]) == (
+        0.2,
+        pytest.approx(0.0051, abs=1e-4),
+        pytest.approx(0.7164, abs=1e-4),
     )
     ssc = _cell(report, "M1", "disease", "SSc")
     assert (ssc["orr"], ssc["ci_low"], ssc["ci_high"]) == (0.0, 0.0, pytest.approx(0.975))
     assert report["confidence"] == 0.95
+    # The harness records SLEDAI-2K 4 on 5 mg/day (12 at screening) at both SLE visits: LLDAS
+    # for the CR and the NE subject; the withdrawn and the missed one are non-responders.
+    [lldas] = [
+        c
+        for c in report["disease_cells"]
+        if (c["timepoint"], c["disease"], c["definition"]) == ("M1", "SLE", "LLDAS")
+    ]
+    assert (lldas["responders"], lldas["denominator"], lldas["rate"]) == (2, 4, 0.5)
+    assert (lldas["ci_low"], lldas["ci_high"]) == (
+        pytest.approx(0.0676, abs=1e-4),
+        pytest.approx(0.9324, abs=1e-4),
+    )
 
     # Byte for byte what `trial report orr --json` prints for the same store.
     cli_json = json.dumps(load_orr(str(sqlite_store.url)).model_dump(mode="json"))
@@ -158,18 +187,18 @@ async def test_the_orr_endpoint_matches_a_hand_count_and_the_cli_report(
 
     page = await (await logged_in(client_for, "mona")).get("/report/orr")
     assert page.status_code == 200
-    assert "67 % (9–99 %)" in page.text
-    assert "50 % (1–99 %)" in page.text
+    assert "20 % (1–72 %)" in page.text
+    assert "50 % (7–93 %)" in page.text  # LLDAS
+    assert "non-responders" in page.text
     assert 'href="/report/orr"' in page.text
 
 
-async def test_an_empty_store_reports_no_evaluable_subjects_at_any_timepoint(
+async def test_an_empty_store_reports_no_timepoint_and_states_the_rule(
     client_for: ClientFor,
 ) -> None:
     report = (await client_for("cora").get("/api/report/orr")).json()
-    overall = [c for c in report["cells"] if c["by"] == "overall"]
-    assert [c["timepoint"] for c in overall] == ["D0", "M1", "M2", "M3", "M6", "M12"]
-    assert all(c["evaluable"] == 0 and c["orr"] is None for c in overall)
+    assert report["cells"] == [] and report["disease_cells"] == []
+    assert "every infused subject" in report["rule"]
 
 
 # --- alerts ---------------------------------------------------------------------------------
