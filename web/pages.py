@@ -285,6 +285,8 @@ async def subject_page_response(
         timeline=_timeline(events),
         swimlane=swimlane_svg(phase_spans(events), row.visits if row else (), today),
         visits=visits,
+        # Each visit's disease activity, dose and derived responses (domain/response.py).
+        assessments={a.code: a for a in stored.assessments},
         forms=[f for f in forms if f.group == "course"],
         safety_forms=[f for f in forms if f.group == "safety"],
         custody_forms=[f for f in forms if f.group == "custody"],

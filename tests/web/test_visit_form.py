@@ -94,3 +94,5 @@ async def test_a_follow_up_visit_records_the_diseases_measures_and_the_derived_r
         "LLDAS": True,
         "SRI-4 (SLEDAI-2K component)": True,
     }
+    page = (await cora.get(f"/subjects/{subject_id}")).text
+    assert "LLDAS: met" in page and "DORIS remission: not met" in page

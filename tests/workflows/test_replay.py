@@ -18,6 +18,7 @@ from workflows.subject import (
     CUSTODY_PATCH,
     LEAN_RESULTS_PATCH,
     LTFU_PATCH,
+    RESPONSE_PATCH,
     SAFETY_PATCH,
     SITE_TZ_PATCH,
     SUSAR_PATCH,
@@ -125,3 +126,26 @@ async def test_saved_history_replays_against_the_current_workflow(path: Path) ->
 
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
     assert len(history.events) > 10
+
+
+def test_the_response_history_carries_its_patch_and_older_ones_do_not() -> None:
+    """Day 0 without a response and follow-ups with activity: only after ``issue12-response``."""
+    assert _has_patch("subject_issue12_response_lifecycle.json", RESPONSE_PATCH)
+    for older in (
+        "subject_issue12_full_lifecycle.json",
+        "subject_issue14_custody_lifecycle.json",
+        "subject_issue15_tz_full_lifecycle.json",
+    ):
+        assert not _has_patch(older, RESPONSE_PATCH), older
+    path = Path(__file__).parents[1] / "histories" / "subject_issue12_response_lifecycle.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    updates = [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.args
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    bodies = [p.data.replace(b" ", b"") for args in updates for p in args.payloads]
+    visits = [b for b in bodies if b'"type":"complete_visit"' in b]
+    assert len(visits) == 6
+    assert b'"response":null' in visits[0] and b'"activity":null' in visits[0]
+    assert all(b'"sledai_2k":4' in b and b'"response":"PR"' in b for b in visits[1:])
