@@ -46,7 +46,7 @@ async def test_every_picture_renders_from_the_trial_in_the_browser(
     sentinel = await ready_for_slot(time_env, gated)
     await study.request_slot(sentinel.subject_id, "DL1", COORDINATOR)
     infused_on = await infuse(sentinel, study)
-    await sentinel.complete_visit("D0", "PR")
+    await sentinel.complete_visit("D0")  # the baseline
     screening = SubjectDriver(time_env, gated, new_subject())
     await screening.register()
     await screening.consent()
@@ -91,8 +91,11 @@ async def test_every_picture_renders_from_the_trial_in_the_browser(
     await expect(page.get_by_role("link", name="Subscribe (.ics)")).to_be_visible()
     await _shot(page, "calendar.png")
 
+    # Month 1 assessed, so the ORR and the SLE responses have a first point each.
+    await sentinel.complete_visit("M1", "PR")
     await page.get_by_role("link", name="ORR report").click()
     chart = page.locator("#orr-chart svg.chart")
     await expect(chart.locator("circle.point")).not_to_have_count(0)
     await expect(chart.locator("line.ci")).not_to_have_count(0)
+    await expect(page.locator("#disease-SLE svg.chart circle.point.series-2")).not_to_have_count(0)
     await _shot(page, "orr-chart.png")
