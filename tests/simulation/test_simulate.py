@@ -16,6 +16,7 @@ from domain import events as ev
 from domain.eligibility import evaluate
 from domain.grading import crs_grade
 from domain.protocol import Protocol
+from domain.response import check_visit_assessment
 from domain.subject import fold
 from domain.values import Phase
 from simulation.cohort import plan_cohort
@@ -273,6 +274,8 @@ def test_years_15_carries_the_completers_through_long_term_follow_up_to_its_end(
         assert state.phase.value == "completed"
         assert state.ended_on is not None and state.infusion_date is not None
         assert (state.ended_on - state.infusion_date).days >= 15 * 365 - 60
+
+
 def test_the_custody_chain_runs_with_an_excursion_and_an_out_of_spec_lot_and_reports_vein_to_vein(
     small_run: tuple[int, dict[str, Any], str],
 ) -> None:
@@ -302,3 +305,35 @@ def test_a_planned_chain_names_the_units_the_domain_will_issue(protocol: Protoco
                                   if a.command.type == "verify_bedside"} == {
         "sim-coordinator", "sim-investigator"}  # fmt: skip
     assert bedside[0].unit_id.startswith(bedside[0].coi)  # type: ignore[union-attr]
+
+
+def test_simulated_follow_ups_record_the_diseases_activity_and_the_dose(
+    protocol: Protocol,
+) -> None:
+    """Day 0 without a response; every later visit what the protocol's [response] asks for,
+    so the ORR page's disease-specific rates have data."""
+    rules = protocol.response
+    assert rules is not None
+    plans = plan_cohort(60, seed=3, first_day=FIRST_DAY, protocol=protocol)
+    diseases = {p.subject_id: p.disease for p in plans}
+    visits = [
+        (p.subject_id, a.command)
+        for p in plans
+        for a in p.actions
+        if isinstance(a.command, c.CompleteVisit)
+    ]
+    assert visits
+    for subject, visit in visits:
+        disease = diseases[subject]
+        check_visit_assessment(
+            rules,
+            disease,
+            visit.code,
+            visit.response,
+            visit.activity,
+            visit.glucocorticoid_mg_per_day,
+        )
+        if visit.code != rules.baseline_visit:
+            assert visit.activity is not None
+            assert all(getattr(visit.activity, f) is not None for f in rules.fields_for(disease))
+    assert {diseases[s] for s, v in visits if v.code == "M1"} == set(protocol.protocol.diseases)
