@@ -18,8 +18,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from domain import commands as c
+from domain.correction_guards import (
+    DOSE_TOLERANCE,
+    ae_onset,
+    ae_resolution,
+    infusion_dose,
+    plan_inputs,
+    registered_disease,
+)
 from domain.eligibility import evaluate
-from domain.errors import ValueOutOfRange
+from domain.errors import DomainError, NotFound, ValueOutOfRange
 from domain.guards import not_future
 from domain.plausibility import check_plausible_dates
 from domain.protocol import Protocol
@@ -28,22 +36,27 @@ from domain.state import SubjectState
 from domain.units import age_in_years
 
 __all__ = [
+    "ADDED",
     "DOSE_TOLERANCE",
     "SPECS",
     "CorrectableSpec",
     "check_corrected",
     "eligibility_relevant",
+    "refusal_before_added",
     "verdict",
 ]
 
-# A recorded dose may differ from the plan by this fraction (pharmacy rounding, vial sizes).
-DOSE_TOLERANCE = 0.10
-
-Guard = Callable[[SubjectState, Any, str, Protocol], None]
+# (state, rebuilt command, corrected field, protocol, the event's values as corrected)
+Guard = Callable[[SubjectState, Any, str, Protocol, dict[str, Any]], None]
 
 
-def _no_guard(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
+def _no_guard(s: SubjectState, cmd: Any, field: str, p: Protocol, v: dict[str, Any]) -> None:
     return None
+
+
+def _general_grade(raw: dict[str, Any]) -> dict[str, Any]:
+    # A CRS or ICANS grade is computed from its components; the command refuses one typed in.
+    return raw if raw.get("kind") == "general" else {k: v for k, v in raw.items() if k != "grade"}
 
 
 @dataclass(frozen=True)
@@ -58,9 +71,14 @@ class CorrectableSpec:
     guard: Guard = _no_guard
     # Payload keys the command names differently: payload key -> command field.
     renamed: dict[str, str] = field(default_factory=dict)
+    # Command fields the event does not hold (kept on the envelope, e.g. a withdrawal's
+    # reason), filled in so the rest of the command can be validated.
+    fill: dict[str, Any] = field(default_factory=dict)
+    # Last touch on the rebuilt command's values before validation.
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
-def _registered(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
+def _registered(s: SubjectState, cmd: Any, field: str, p: Protocol, values: dict[str, Any]) -> None:
     assert isinstance(cmd, c.RegisterSubject)
     if field == "birth_date" and s.consented_on is not None:
         age = age_in_years(cmd.birth_date, s.consented_on)
@@ -71,9 +89,10 @@ def _registered(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
                 f"({s.consented_on}); the protocol admits {rules.age_min}–{rules.age_max}",
                 field="new_value",
             )
+    registered_disease(s, cmd, field, p, values)
 
 
-def _dose(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
+def _dose(s: SubjectState, cmd: Any, field: str, p: Protocol, values: dict[str, Any]) -> None:
     assert isinstance(cmd, c.RecordLymphodepletionDose)
     plan = s.ld_plan
     planned = next(
@@ -90,7 +109,7 @@ def _dose(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
         )
 
 
-def _visit(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
+def _visit(s: SubjectState, cmd: Any, field: str, p: Protocol, values: dict[str, Any]) -> None:
     assert isinstance(cmd, c.CompleteVisit)
     if s.infusion_date is not None and cmd.completed_on < s.infusion_date:
         raise ValueOutOfRange("completed_on is before the infusion", field="new_value")
@@ -101,7 +120,7 @@ def _visit(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
             raise ValueOutOfRange(exc.message, field="new_value") from exc
 
 
-def _release(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
+def _release(s: SubjectState, cmd: Any, field: str, p: Protocol, values: dict[str, Any]) -> None:
     assert isinstance(cmd, c.RecordProductRelease)
     if s.total_tu is not None and cmd.total_tu < s.total_tu:
         raise ValueOutOfRange(
@@ -112,7 +131,7 @@ def _release(s: SubjectState, cmd: Any, field: str, p: Protocol) -> None:
 
 SPECS: dict[str, CorrectableSpec] = {
     "subject.registered": CorrectableSpec(
-        c.RegisterSubject, ("sex", "birth_date", "site_id"), guard=_registered
+        c.RegisterSubject, ("sex", "birth_date", "site_id", "disease"), guard=_registered
     ),
     "consent.signed": CorrectableSpec(c.SignConsent, ("signed_on", "childbearing_potential")),
     "apheresis.recorded": CorrectableSpec(c.RecordApheresis, ("collected_on", "volume_ml")),
@@ -133,7 +152,79 @@ SPECS: dict[str, CorrectableSpec] = {
     "screening.recorded": CorrectableSpec(
         c.RecordScreening, ("record",), derived=("eligible", "criteria")
     ),
+    "consent.withdrawn": CorrectableSpec(
+        c.WithdrawConsent, ("withdrawn_on",), fill={"reason": "as recorded"}
+    ),
+    "participation.ended": CorrectableSpec(c.EndParticipation, ("ended_on",)),
+    "lymphodepletion.planned": CorrectableSpec(
+        c.PlanLymphodepletion,
+        ("height_cm", "weight_kg"),
+        derived=(
+            "bsa_m2",
+            "renal_adjusted",
+            "doses",
+            "renal",
+            "weight_measured_on",
+            "renal_factor",
+            "renal_rule",
+            "renal_override_seq",
+            "sponsor_note",
+            "caps_applied",
+        ),
+        guard=plan_inputs,
+    ),
+    "infusion.recorded": CorrectableSpec(
+        c.RecordInfusion,
+        ("weight_kg", "tu_per_kg"),
+        derived=("dose_level", "route", "total_tu", "schedule"),
+        guard=infusion_dose,
+    ),
+    # Grades, seriousness, attribution and outcome change through update_adverse_event, which
+    # restarts the clocks they drive; a correction fixes what was mistyped.
+    "ae.recorded": CorrectableSpec(
+        c.RecordAdverseEvent,
+        ("term", "onset_on"),
+        derived=("ae_id", "aware_at"),
+        guard=ae_onset,
+        prepare=_general_grade,
+    ),
+    "ae.resolved": CorrectableSpec(c.ResolveAdverseEvent, ("resolved_on",), guard=ae_resolution),
+    "sae.reported": CorrectableSpec(c.ReportSae, ("recipient", "reference"), derived=("late",)),
+    "susar.reported": CorrectableSpec(c.ReportSusar, ("reference",), derived=("late",)),
 }
+
+# What became correctable after the workflows of patch "issue9-more-corrections" began: event
+# type -> fields. Runs started before it refuse these corrections as they did then.
+ADDED: dict[str, frozenset[str]] = {
+    "subject.registered": frozenset({"disease"}),
+    **{
+        kind: frozenset(SPECS[kind].fields)
+        for kind in (
+            "consent.withdrawn",
+            "participation.ended",
+            "lymphodepletion.planned",
+            "infusion.recorded",
+            "ae.recorded",
+            "ae.resolved",
+            "sae.reported",
+            "susar.reported",
+        )
+    },
+}
+
+
+def refusal_before_added(s: SubjectState, cmd: c.RecordCorrection) -> DomainError | None:
+    """The refusal a correction got before ``ADDED`` (None: it was decided as it is now)."""
+    ref = s.correctable.get(cmd.target_seq)
+    kind = ref.partition(":")[0] if ref else None
+    if kind not in ADDED or cmd.field not in ADDED[kind]:
+        return None
+    if kind == "subject.registered":
+        return ValueOutOfRange(
+            "field must be one of sex, birth_date, site_id for a subject.registered event",
+            field="field",
+        )
+    return NotFound(f"event {cmd.target_seq} holds no correctable value", field="target_seq")
 
 
 def check_corrected(
@@ -153,6 +244,9 @@ def check_corrected(
     }
     raw["type"] = spec.command.model_fields["type"].default
     raw["occurred_at"] = occurred_at
+    raw = {**spec.fill, **raw}
+    if spec.prepare is not None:
+        raw = spec.prepare(raw)
     try:
         command = spec.command.model_validate(raw)
     except ValidationError as exc:
@@ -173,7 +267,7 @@ def check_corrected(
         check_plausible_dates(command, p)
     except ValueOutOfRange as exc:
         raise ValueOutOfRange(exc.message, field="new_value") from exc
-    spec.guard(s, command, field, p)
+    spec.guard(s, command, field, p, values)
     return command
 
 

@@ -67,7 +67,10 @@ def track_correctable(s: SubjectState, event: e.Event, changes: dict[str, Any]) 
         return {}
     correctable = changes.get("correctable", s.correctable)
     if event.seq not in correctable:
-        correctable = {**correctable, event.seq: event.type}
+        # Safety records name their adverse event, so a correction finds it in the state.
+        ae_id = getattr(event.payload, "ae_id", None)
+        ref = f"{event.type}:{ae_id}" if ae_id else event.type
+        correctable = {**correctable, event.seq: ref}
     return {
         "correctable": correctable,
         "recorded": {**s.recorded, event.seq: _payload_values(event)},
@@ -216,6 +219,8 @@ def apply_correction(s: SubjectState, event: e.Event, p: e.CorrectionRecorded) -
             changes["screening_eligible"] = p.eligible
         if nested:
             return changes
+        if kind == "infusion.recorded":
+            return {**changes, **_infusion_mirror(values)}
     if kind in _LEGACY and p.field in _LEGACY[kind]:
         value = _LEGACY[kind][p.field].validate_python(p.new_value)
     else:
@@ -252,4 +257,24 @@ def _mirror(s: SubjectState, kind: str, key: str, field: str, value: Any) -> dic
         if field == "completed_on":
             value = TypeAdapter(date).validate_python(value)
         return {"visits": with_visit(s, key, **{field: value})}
+    if kind == "participation.ended" and field == "ended_on":
+        return {"ended_on": TypeAdapter(date).validate_python(value)}
+    if kind == "lymphodepletion.planned" and s.ld_plan is not None:
+        return {"ld_plan": s.ld_plan.model_copy(update={field: value})}
+    if kind in ("ae.recorded", "ae.resolved") and field in ("term", "onset_on", "resolved_on"):
+        if field != "term":
+            value = TypeAdapter(date).validate_python(value)
+        return {
+            "adverse_events": tuple(
+                a.model_copy(update={field: value}) if a.ae_id == key else a
+                for a in s.adverse_events
+            )
+        }
     return {}
+
+
+def _infusion_mirror(values: dict[str, Any]) -> dict[str, Any]:
+    """The infused dose as corrected: TU/kg as recorded now, the total from weight × TU/kg."""
+    total = float(values["weight_kg"]) * float(values["tu_per_kg"])
+    values["total_tu"] = total
+    return {"tu_per_kg": values["tu_per_kg"], "total_tu": total}

@@ -18,7 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM_ACTOR, Actor, Role
     from domain.alerts import alert_for
     from domain.amendments import amend, is_safe_point
-    from domain.commands import Command, GrantStudySlot, Submission
+    from domain.commands import Command, GrantStudySlot, RecordCorrection, Submission
+    from domain.correction_rules import refusal_before_added
     from domain.deadlines import Deadline, next_deadline
     from domain.errors import DomainError
     from domain.events import Event, NewEvent
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_MAX_UPDATES_PER_RUN",
     "LEAN_RESULTS_PATCH",
     "LTFU_PATCH",
+    "MORE_CORRECTIONS_PATCH",
     "NO_DEBRIS_PATCH",
     "RESPONSE_PATCH",
     "SAFETY_PATCH",
@@ -97,6 +99,8 @@ CUSTODY_PATCH = "issue14-custody"
 # Histories recorded before Day 0 became the baseline keep the Cheson response at every visit
 # (their protocol's ``[response]`` section, if an amendment brings one, is not applied).
 RESPONSE_PATCH = "issue12-response"
+# Corrections of safety, infusion, plan, withdrawal, end and disease values (refused before).
+MORE_CORRECTIONS_PATCH = "issue9-more-corrections"
 
 
 def workflow_id_for(subject_id: str) -> str:
@@ -429,6 +433,8 @@ class SubjectWorkflow:
             else:
                 command_id = None
             try:
+                if isinstance(submission.command, RecordCorrection):
+                    self._gate_correction(submission.command)
                 # Decided again under the lock: another update may have changed the state.
                 events = decide(
                     self._state,
@@ -462,6 +468,13 @@ class SubjectWorkflow:
                 repeated=repeated,
             )
         return SubmitResult(events=events, state=self._state)
+
+    def _gate_correction(self, command: RecordCorrection) -> None:
+        # Asked only for a correction the older rules refused, so other histories carry no
+        # marker; a run that answered such a correction with a refusal keeps answering so.
+        refusal = refusal_before_added(self._state, command)
+        if refusal is not None and not workflow.patched(MORE_CORRECTIONS_PATCH):
+            raise refusal
 
     def _same_request(self, known: CommandOutcome, submission: Submission) -> None:
         if known.fingerprint is None:  # rebuilt from stored events: the body is not known
