@@ -78,7 +78,9 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_store_engine(url: str | URL) -> Engine:
+def create_store_engine(url: str | URL, *, pre_ping: bool = True) -> Engine:
+    """An engine for the store; ``pre_ping`` (PostgreSQL) tests each pooled connection on
+    checkout with a round trip of its own."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -90,4 +92,4 @@ def create_store_engine(url: str | URL) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=pre_ping)

@@ -1,8 +1,10 @@
 """The subject board read model: a view of the domain's own fold of a subject's events.
 
-The board keeps the domain ``SubjectState`` and derives every column from it, so the board
-cannot disagree with what the workflows and the audit replay fold from the same events (a
-correction of a visit date, say). Only the mapping from state to row lives here.
+Every column derives from the domain ``SubjectState``, so the board cannot disagree with what the
+workflows and the audit replay fold from the same events (a correction of a visit date, say).
+The row is stored as it is shown (``row_json``, a ``BoardRow``); the state itself is stored only
+now and then (``state`` as of ``state_seq``), as the place a fold resumes from when a process
+has no folded state of the subject in memory. Only the mapping from state to row lives here.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from domain.state import SubjectState
 from domain.subject import apply
 from domain.values import Disease, Phase, Route, ScheduledVisit, VisitStatus
 
-__all__ = ["BoardRow", "board_values", "fold_state", "utc"]
+__all__ = ["BoardRow", "board_values", "fold_state", "snapshot_due", "utc"]
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -114,11 +116,16 @@ def fold_state(events: Iterable[Event], state: SubjectState | None = None) -> Su
     return state
 
 
-def board_values(state: SubjectState, updated_at: datetime | None) -> dict[str, Any]:
-    """The ``subject_board`` columns for a folded subject: the state plus copies to filter on."""
+def board_values(
+    state: SubjectState, updated_at: datetime | None, *, with_state: bool = True
+) -> dict[str, Any]:
+    """The ``subject_board`` columns for a folded subject: the row plus copies to filter on.
+
+    ``with_state`` adds the state itself (``state``, ``state_seq``): see ``snapshot_due``.
+    """
     row = BoardRow.from_state(state, updated_at)
     next_visit = row.next_visit
-    return {
+    values: dict[str, Any] = {
         "subject_id": row.subject_id,
         "disease": row.disease,
         "phase": row.phase.value,
@@ -132,5 +139,21 @@ def board_values(state: SubjectState, updated_at: datetime | None) -> dict[str, 
         "open_deviations": row.open_deviations,
         "last_seq": row.last_seq,
         "updated_at": utc(row.updated_at),
-        "state": state.model_dump_json(),
+        "row_json": row.model_dump_json(),
     }
+    if with_state:
+        values["state"] = state.model_dump_json()
+        values["state_seq"] = state.last_seq
+    return values
+
+
+# The state is written again once this many events have followed the stored one, or a quarter of
+# the stream if that is more: serialising a long subject's state costs O(its events), so a fixed
+# interval would make appends to a long stream quadratic again; a fold that resumes from the
+# stored state reads at most this many events.
+_SNAPSHOT_EVERY = 32
+
+
+def snapshot_due(state_seq: int, last_seq: int) -> bool:
+    """Whether the board's stored state (as of ``state_seq``) should be written again now."""
+    return last_seq - state_seq >= max(_SNAPSHOT_EVERY, state_seq // 4)

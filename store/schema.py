@@ -87,9 +87,13 @@ subject_board = Table(
     Column("open_deviations", Integer, nullable=False),
     Column("last_seq", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=True),
-    # The full projected row (including the visit schedule) as JSON; the columns above are
-    # copies for filtering and sorting.
-    Column("state", Text, nullable=False),
+    # The row as shown (a store.projection.BoardRow, visit schedule included) as JSON; the columns
+    # above are copies for filtering and sorting.
+    Column("row_json", Text, nullable=False),
+    # The subject's folded state (domain SubjectState JSON) as of event ``state_seq``: where a
+    # fold resumes from, rewritten every so often rather than on every append (None, 0 before).
+    Column("state", Text, nullable=True),
+    Column("state_seq", Integer, nullable=False, server_default="0"),
     Index("ix_subject_board_phase", "phase"),
     Index("ix_subject_board_disease", "disease"),
     Index("ix_subject_board_dose_level", "dose_level"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, inspect
+from sqlalchemy import column, create_engine, insert, inspect, table
 
 from audit.verify import verify_log
 from domain import subject
@@ -17,7 +17,7 @@ from domain.events import Event
 from store.factory import ENV_VAR, open_store
 from store.migrate import upgrade
 from store.projection import BoardRow
-from store.schema import VERSION_TABLE, metadata, stream_heads, subject_board
+from store.schema import VERSION_TABLE, metadata, stream_heads
 from store.schema import events as events_table
 from store.sql import SqlEventStore
 from tests.store.builders import Chain, registered, to_infusion
@@ -30,7 +30,7 @@ def test_migrated_schema_matches_the_tables_the_store_queries(store_url: str) ->
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == "0004"
+            assert context.get_current_revision() == "0005"
     finally:
         engine.dispose()
 
@@ -56,6 +56,14 @@ def test_upgrading_twice_keeps_the_data(store: SqlEventStore, store_url: str) ->
     upgrade(store_url)
 
     assert store.count_events() == 1
+
+
+# The board as revision 0001 created it (the live table has other columns since 0005).
+_BOARD_0001 = table(
+    "subject_board",
+    column("subject_id"), column("phase"), column("open_deviations"), column("last_seq"),
+    column("state"),
+)  # fmt: skip
 
 
 def _store_as_before_0003(url: str, *batches: list[Event]) -> None:
@@ -93,7 +101,7 @@ def test_upgrading_from_0001_refolds_board_rows_from_the_events(fresh_url: str) 
         # What the 0001 store kept in the state column: its own row JSON, not the domain's.
         legacy = '{"subject_id": "S-001", "phase": "infused", "open_deviations": 0}'
         conn.execute(
-            insert(subject_board).values(
+            insert(_BOARD_0001).values(
                 subject_id="S-001", phase="registered", open_deviations=0, last_seq=9,
                 state=legacy,
             )

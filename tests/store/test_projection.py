@@ -138,6 +138,8 @@ def test_the_state_column_holds_the_domain_state_and_the_columns_copy_it() -> No
     values = board_values(state, events[-1].recorded_at)
 
     assert SubjectState.model_validate_json(values["state"]) == state
+    assert values["state_seq"] == state.last_seq
+    assert BoardRow.model_validate_json(values["row_json"]) == board_of(events)
     assert (values["subject_id"], values["phase"], values["last_seq"]) == ("S-001", "follow_up", 10)
     assert (values["next_visit_code"], values["next_visit_target"]) == ("M2", date(2025, 6, 9))
 

@@ -63,7 +63,9 @@ def upgrade() -> None:
         events = [parse_event(json.loads(text)) for text in envelopes]
         state = fold_state(events)
         if state is not None:
-            conn.execute(sa.insert(_board).values(**board_values(state, events[-1].recorded_at)))
+            values = board_values(state, events[-1].recorded_at)
+            # Only the columns of this revision (0005 added others to the live board).
+            conn.execute(sa.insert(_board).values({c.name: values[c.name] for c in _board.c}))
 
 
 def downgrade() -> None:

@@ -1,0 +1,218 @@
+"""``append``: check a batch against the stored heads, write events, heads and board rows at once.
+
+Appends to one stream are serialised by its head: PostgreSQL locks the ``stream_heads`` row
+(``FOR UPDATE``, or the placeholder insert of a new stream), SQLite runs every append in a
+``BEGIN IMMEDIATE`` transaction. The unique (stream, seq) constraint is the backstop.
+
+The board row is computed from the subject's fold: taken from this process's ``FoldCache`` when
+it was folded up to the locked head, else resumed from the state the board stores (or from the
+first event) by reading only the events after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.pool import PoolProxiedConnection
+
+from domain.canonical import GENESIS_HASH
+from domain.events import Event, parse_event
+from domain.state import SubjectState
+from domain.subject import ChainMismatch
+from store.base import AppendResult, StreamHead
+from store.envelopes import StreamBatch, group_batch
+from store.errors import ConflictingEvent, PrevHashMismatch, SeqConflict
+from store.fold_cache import FoldCache, Folded
+from store.projection import board_values, fold_state, snapshot_due
+from store.writers import EventRow, PostgresWriter, SqliteWriter, Writer, event_row
+
+__all__ = ["Appender"]
+
+_REGISTERED = "subject.registered"
+
+
+class _Plan:
+    """What one append writes, collected before anything is sent."""
+
+    def __init__(self) -> None:
+        self.heads: list[tuple[str, int, str]] = []
+        self.boards: list[dict[str, Any]] = []
+        self.rows: list[EventRow] = []
+        self.folded: dict[str, Folded] = {}
+
+
+class Appender:
+    """The write path of one store: a connection source, its dialect and its fold cache."""
+
+    def __init__(
+        self, connect: Callable[[], PoolProxiedConnection], dialect: Dialect, cache: FoldCache
+    ) -> None:
+        self._connect = connect
+        self._dialect = dialect
+        self._cache = cache
+        self._sqlite = dialect.name == "sqlite"
+
+    def append(self, events: Sequence[Event]) -> AppendResult:
+        if not events:
+            return AppendResult(written=0, duplicates=0, heads={})
+        groups = group_batch(events)
+        for attempt in (1, 2):
+            connection = self._connect()
+            writer: Writer = (SqliteWriter if self._sqlite else PostgresWriter)(
+                connection.driver_connection
+            )
+            began = False
+            try:
+                streams = sorted(groups)
+                heads = writer.begin(streams, [s for s in streams if _opens(groups[s])])
+                began = True
+                result, plan = self._plan(writer, groups, heads)
+                if plan.rows:
+                    writer.write(plan.heads, plan.boards, plan.rows)
+                else:
+                    writer.rollback()
+            except self._dialect.loaded_dbapi.Error as exc:
+                wrapped = self._wrap(exc, connection)
+                # A connection that died before anything was sent (the pool's stale socket after
+                # a database restart) is retried once on a fresh one: nothing can have committed.
+                if attempt == 1 and not began and wrapped.connection_invalidated:
+                    continue
+                raise wrapped from exc
+            except BaseException:
+                if connection.is_valid:
+                    _quietly_rollback(writer)
+                raise
+            finally:
+                connection.close()
+            for stream, folded in plan.folded.items():
+                self._cache.put(stream, folded)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def forget(self) -> None:
+        """Drop every folded state this process holds (they are folded again on demand)."""
+        self._cache.clear()
+
+    def _wrap(self, exc: Any, connection: PoolProxiedConnection) -> sa_exc.DBAPIError:
+        """The error as SQLAlchemy would raise it, the connection invalidated if it is dead."""
+        dead = self._dialect.is_disconnect(exc, connection.dbapi_connection, None)
+        if dead:
+            connection.invalidate(exc)
+        elif connection.is_valid:
+            try:
+                connection.driver_connection.rollback()  # type: ignore[union-attr]
+            except self._dialect.loaded_dbapi.Error:
+                connection.invalidate()
+        wrapped = sa_exc.DBAPIError.instance(
+            "event store append",
+            None,
+            exc,
+            self._dialect.loaded_dbapi.Error,
+            connection_invalidated=dead,
+            dialect=self._dialect,
+        )
+        assert isinstance(wrapped, sa_exc.DBAPIError)  # orig is a DB-API error
+        return wrapped
+
+    def _plan(
+        self, writer: Writer, groups: dict[str, StreamBatch], heads: dict[str, StreamHead]
+    ) -> tuple[AppendResult, _Plan]:
+        plan = _Plan()
+        written = duplicates = 0
+        after: dict[str, StreamHead] = {}
+        for stream in sorted(groups):
+            group = groups[stream]
+            head = heads.get(stream, StreamHead(0, GENESIS_HASH))
+            stored = _check_stored(writer, group, head)
+            duplicates += stored
+            new = group.events[stored:]
+            if not new:
+                after[stream] = head
+                continue
+            first = new[0]
+            if first.seq != head.seq + 1:
+                raise SeqConflict(stream, head.seq + 1, first.seq)
+            if first.prev_hash != head.hash:
+                raise PrevHashMismatch(stream, first.seq, head.hash, first.prev_hash)
+            self._project(writer, plan, stream, head, new)
+            plan.heads.append((stream, new[-1].seq, new[-1].hash))
+            plan.rows.extend(
+                event_row(e, text, self._sqlite)
+                for e, text in zip(new, group.envelopes[stored:], strict=True)
+            )
+            written += len(new)
+            after[stream] = StreamHead(new[-1].seq, new[-1].hash)
+        return AppendResult(written=written, duplicates=duplicates, heads=after), plan
+
+    def _project(
+        self, writer: Writer, plan: _Plan, stream: str, head: StreamHead, new: list[Event]
+    ) -> None:
+        folded = self._cache.get(stream, head.seq, head.hash) or _fold_to_head(writer, stream, head)
+        # A stream that did not open with a registration is no subject's and stays off the board.
+        # fold_state checks seq and prev_hash continuity, so a stale state fails, never drifts.
+        subject = folded.state is not None or head.seq == 0
+        state = fold_state(new, folded.state) if subject else None
+        last = new[-1]
+        state_seq = folded.state_seq
+        if state is not None:
+            with_state = snapshot_due(state_seq, state.last_seq)
+            plan.boards.append(board_values(state, last.recorded_at, with_state=with_state))
+            if with_state:
+                state_seq = state.last_seq
+        plan.folded[stream] = Folded(last.seq, last.hash, state, state_seq)
+
+
+def _opens(group: StreamBatch) -> bool:
+    return group.events[0].seq == 1
+
+
+def _check_stored(writer: Writer, group: StreamBatch, head: StreamHead) -> int:
+    """How many of the group's events are stored already; ``ConflictingEvent`` if any differs."""
+    stored = [e for e in group.events if e.seq <= head.seq]
+    if not stored:
+        return 0
+    hashes = writer.stored_hashes(group.stream, stored[0].seq, stored[-1].seq)
+    for event in stored:
+        if hashes.get(event.seq) != event.hash:
+            raise ConflictingEvent(
+                group.stream, event.seq, hashes.get(event.seq, "<missing>"), event.hash
+            )
+    return len(stored)
+
+
+def _fold_to_head(writer: Writer, stream: str, head: StreamHead) -> Folded:
+    """The stream's fold up to ``head``, for a process that does not hold it in memory."""
+    if head.seq == 0:
+        return Folded(0, GENESIS_HASH, None, 0)
+    if writer.first_type(stream) != _REGISTERED:
+        return Folded(head.seq, head.hash, None, 0)
+    text, state_seq = writer.board_state(stream) or (None, 0)
+    if text is not None and 0 < state_seq <= head.seq:
+        try:
+            state = _resume(writer, stream, SubjectState.model_validate_json(text), head)
+            return Folded(head.seq, head.hash, state, state_seq)
+        except ChainMismatch:
+            pass  # a stored state of another history (restored backup): fold from the start
+    return Folded(head.seq, head.hash, fold_state(_events(writer, stream, 0, head.seq)), 0)
+
+
+def _resume(writer: Writer, stream: str, state: SubjectState, head: StreamHead) -> SubjectState:
+    resumed = fold_state(_events(writer, stream, state.last_seq, head.seq), state)
+    if resumed is None or (resumed.last_seq, resumed.last_hash) != (head.seq, head.hash):
+        raise ChainMismatch(f"stored state of {stream} does not lead to its head")
+    return resumed
+
+
+def _events(writer: Writer, stream: str, after: int, up_to: int) -> list[Event]:
+    return [parse_event(json.loads(text)) for text in writer.envelopes(stream, after, up_to)]
+
+
+def _quietly_rollback(writer: Writer) -> None:
+    # The error being raised is the one to report, not a failed rollback after it.
+    with contextlib.suppress(Exception):
+        writer.rollback()

@@ -1,0 +1,251 @@
+"""The append transaction's statements, per database, on the driver connection.
+
+Plain driver calls with statements written out once: SQLAlchemy Core's statement building and
+caching cost more than the database work of an append. The columns and their stored forms are
+those of store/schema.py (SQLite keeps times as SQLAlchemy writes them, "YYYY-MM-DD HH:MM:SS.ffffff"
+in UTC; PostgreSQL gets aware datetimes).
+
+PostgreSQL: the transaction is two round trips. The first locks the heads; the second writes
+the heads and board rows, then takes the store-wide log lock, inserts the events numbered from
+the current end of the log, and commits. The log lock is taken last and held only for the insert
+and the commit, so ``log_index`` stays gapless and in commit order while everything else of
+concurrent appends (locking heads, checks, folding, board rows) runs side by side. Nothing
+waits for a row lock while holding the log lock, so the order cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, Protocol
+
+from domain.canonical import GENESIS_HASH
+from domain.events import Event
+from store.base import StreamHead
+
+__all__ = ["PG_LOG_LOCK", "EventRow", "PostgresWriter", "SqliteWriter", "Writer", "event_row"]
+
+# Arbitrary constant: the PostgreSQL advisory lock that hands out Merkle log indexes in commit
+# order (SQLite's BEGIN IMMEDIATE already serialises every append).
+PG_LOG_LOCK = 7_231_010
+
+# stream, seq, type, occurred_at, recorded_at, actor_id, prev_hash, hash, envelope
+EventRow = tuple[str, int, str, Any, Any, str, str, str, str]
+
+_BOARD_COLUMNS = (
+    "subject_id", "disease", "phase", "dose_level", "route", "infusion_date", "next_visit_code",
+    "next_visit_target", "next_visit_window_start", "next_visit_window_end", "open_deviations",
+    "last_seq", "updated_at", "row_json",
+)  # fmt: skip
+_STATE_COLUMNS = ("state", "state_seq")
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    return _utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def event_row(event: Event, envelope: str, sqlite: bool) -> EventRow:
+    occurred, recorded = _utc(event.occurred_at), _utc(event.recorded_at)
+    return (
+        event.stream, event.seq, event.type,
+        _sqlite_time(occurred) if sqlite else occurred,
+        _sqlite_time(recorded) if sqlite else recorded,
+        event.actor.user_id, event.prev_hash, event.hash, envelope,
+    )  # fmt: skip
+
+
+def _board_sql(mark: str, with_state: bool) -> str:
+    columns = _BOARD_COLUMNS + (_STATE_COLUMNS if with_state else ())
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    return (
+        f"INSERT INTO subject_board ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) "
+        f"ON CONFLICT (subject_id) DO UPDATE SET {updates}"
+    )
+
+
+def _board_params(values: dict[str, Any], sqlite: bool) -> tuple[Any, ...]:
+    with_state = "state" in values
+    columns = _BOARD_COLUMNS + (_STATE_COLUMNS if with_state else ())
+    params = [values[c] for c in columns]
+    if sqlite:
+        params = [_sqlite_value(v) for v in params]
+    return tuple(params)
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _sqlite_time(value)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _statements(mark: str) -> dict[str, str]:
+    return {
+        "heads": f"SELECT stream, seq, hash FROM stream_heads WHERE stream = {mark}",
+        "hashes": (
+            f"SELECT seq, hash FROM events WHERE stream = {mark} AND seq BETWEEN {mark} AND {mark}"
+        ),
+        "board_state": f"SELECT state, state_seq FROM subject_board WHERE subject_id = {mark}",
+        "first_type": f"SELECT type FROM events WHERE stream = {mark} AND seq = 1",
+        "envelopes": (
+            f"SELECT envelope FROM events WHERE stream = {mark} AND seq > {mark} AND seq <= {mark} "
+            "ORDER BY seq"
+        ),
+        "head_upsert": (
+            f"INSERT INTO stream_heads (stream, seq, hash) VALUES ({mark}, {mark}, {mark}) "
+            "ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+        ),
+        # Numbered from the end of the log as this very statement sees it: one row at a time,
+        # each after the previous, inside a transaction that alone may append to the log.
+        "event_insert": (
+            "INSERT INTO events (log_index, stream, seq, type, occurred_at, recorded_at, "
+            "actor_id, prev_hash, hash, envelope) VALUES ("
+            "(SELECT COALESCE(MAX(log_index) + 1, 0) FROM events), "
+            f"{', '.join([mark] * 9)})"
+        ),
+        "board": _board_sql(mark, with_state=False),
+        "board_with_state": _board_sql(mark, with_state=True),
+    }
+
+
+class Writer(Protocol):
+    """One append transaction on one driver connection."""
+
+    sqlite: bool
+
+    def begin(self, streams: Sequence[str], new: Sequence[str]) -> dict[str, StreamHead]:
+        """Start the transaction and lock the heads of ``streams`` (sorted); ``new`` are
+        streams the batch starts at seq 1. Returns the heads that exist."""
+        ...
+
+    def stored_hashes(self, stream: str, first: int, last: int) -> dict[int, str]: ...
+
+    def board_state(self, stream: str) -> tuple[str | None, int] | None: ...
+
+    def first_type(self, stream: str) -> str | None: ...
+
+    def envelopes(self, stream: str, after: int, up_to: int) -> list[str]: ...
+
+    def write(
+        self,
+        heads: Sequence[tuple[str, int, str]],
+        boards: Sequence[dict[str, Any]],
+        rows: Sequence[EventRow],
+    ) -> None:
+        """Write heads, board rows and events, and commit."""
+        ...
+
+    def rollback(self) -> None: ...
+
+
+class _Reads:
+    sqlite: bool
+    _sql: ClassVar[dict[str, str]]
+
+    def __init__(self, connection: Any) -> None:
+        self._conn = connection
+
+    def _all(self, key: str, params: tuple[Any, ...]) -> list[Any]:
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(self._sql[key], params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def stored_hashes(self, stream: str, first: int, last: int) -> dict[int, str]:
+        return {int(seq): str(digest) for seq, digest in self._all("hashes", (stream, first, last))}
+
+    def board_state(self, stream: str) -> tuple[str | None, int] | None:
+        found = self._all("board_state", (stream,))
+        return (found[0][0], int(found[0][1])) if found else None
+
+    def first_type(self, stream: str) -> str | None:
+        found = self._all("first_type", (stream,))
+        return str(found[0][0]) if found else None
+
+    def envelopes(self, stream: str, after: int, up_to: int) -> list[str]:
+        return [str(text) for (text,) in self._all("envelopes", (stream, after, up_to))]
+
+
+class SqliteWriter(_Reads):
+    """BEGIN IMMEDIATE serialises every writer of the file, so heads need no row locks."""
+
+    sqlite = True
+    _sql: ClassVar[dict[str, str]] = _statements("?")
+
+    def begin(self, streams: Sequence[str], new: Sequence[str]) -> dict[str, StreamHead]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        heads: dict[str, StreamHead] = {}
+        for stream in streams:
+            for name, seq, digest in self._all("heads", (stream,)):
+                heads[str(name)] = StreamHead(int(seq), str(digest))
+        return heads
+
+    def write(
+        self,
+        heads: Sequence[tuple[str, int, str]],
+        boards: Sequence[dict[str, Any]],
+        rows: Sequence[EventRow],
+    ) -> None:
+        conn = self._conn
+        conn.executemany(self._sql["event_insert"], rows)
+        conn.executemany(self._sql["head_upsert"], heads)
+        for values in boards:
+            key = "board_with_state" if "state" in values else "board"
+            conn.execute(self._sql[key], _board_params(values, sqlite=True))
+        conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+
+class PostgresWriter(_Reads):
+    sqlite = False
+    _sql: ClassVar[dict[str, str]] = {
+        **_statements("%s"),
+        "heads": (
+            "SELECT stream, seq, hash FROM stream_heads WHERE stream = ANY(%s) "
+            "ORDER BY stream FOR UPDATE"
+        ),
+        # Two first appends race here; ON CONFLICT makes the loser wait for the winner's commit
+        # and then lock the winner's row. The placeholder only commits with the first events.
+        "placeholder": (
+            "INSERT INTO stream_heads (stream, seq, hash) VALUES (%s, 0, %s) "
+            "ON CONFLICT (stream) DO NOTHING"
+        ),
+        "log_lock": "SELECT pg_advisory_xact_lock(%s)",
+    }
+
+    def begin(self, streams: Sequence[str], new: Sequence[str]) -> dict[str, StreamHead]:
+        conn = self._conn
+        with conn.pipeline(), conn.cursor() as cursor:
+            for stream in new:  # sorted, as ``streams``: a fixed lock order
+                cursor.execute(self._sql["placeholder"], (stream, GENESIS_HASH))
+            cursor.execute(self._sql["heads"], (list(streams),))
+            found = cursor.fetchall()
+        return {str(s): StreamHead(int(seq), str(digest)) for s, seq, digest in found}
+
+    def write(
+        self,
+        heads: Sequence[tuple[str, int, str]],
+        boards: Sequence[dict[str, Any]],
+        rows: Sequence[EventRow],
+    ) -> None:
+        conn = self._conn
+        with conn.pipeline(), conn.cursor() as cursor:
+            cursor.executemany(self._sql["head_upsert"], heads)
+            for values in boards:
+                key = "board_with_state" if "state" in values else "board"
+                cursor.execute(self._sql[key], _board_params(values, sqlite=False))
+            cursor.execute(self._sql["log_lock"], (PG_LOG_LOCK,))
+            cursor.executemany(self._sql["event_insert"], rows)
+            conn.commit()
+
+    def rollback(self) -> None:
+        self._conn.rollback()
