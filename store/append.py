@@ -11,14 +11,12 @@ first event) by reading only the events after it.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Dialect
-from sqlalchemy.pool import PoolProxiedConnection
 
 from domain.canonical import GENESIS_HASH
 from domain.events import Event, parse_event
@@ -29,6 +27,7 @@ from store.envelopes import StreamBatch, group_batch
 from store.errors import ConflictingEvent, PrevHashMismatch, SeqConflict
 from store.fold_cache import FoldCache, Folded
 from store.projection import board_values, fold_state, snapshot_due
+from store.write_connections import WriteConnections
 from store.writers import EventRow, PostgresWriter, SqliteWriter, Writer, event_row
 
 __all__ = ["Appender"]
@@ -47,29 +46,33 @@ class _Plan:
 
 
 class Appender:
-    """The write path of one store: a connection source, its dialect and its fold cache."""
+    """The write path of one store: its connections, its dialect and its fold cache."""
 
-    def __init__(
-        self, connect: Callable[[], PoolProxiedConnection], dialect: Dialect, cache: FoldCache
-    ) -> None:
-        self._connect = connect
-        self._dialect = dialect
+    def __init__(self, engine: Engine, cache: FoldCache) -> None:
+        self._connections = WriteConnections(engine)
+        self._dialect = engine.dialect
         self._cache = cache
-        self._sqlite = dialect.name == "sqlite"
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    def close(self) -> None:
+        self._connections.close()
+
+    def forget(self) -> None:
+        """Drop every folded state this process holds (they are folded again on demand)."""
+        self._cache.clear()
 
     def append(self, events: Sequence[Event]) -> AppendResult:
         if not events:
             return AppendResult(written=0, duplicates=0, heads={})
         groups = group_batch(events)
+        streams = sorted(groups)
+        opening = [s for s in streams if groups[s].events[0].seq == 1]
         for attempt in (1, 2):
-            connection = self._connect()
-            writer: Writer = (SqliteWriter if self._sqlite else PostgresWriter)(
-                connection.driver_connection
-            )
+            connection = self._connections.get()
+            writer: Writer = (SqliteWriter if self._sqlite else PostgresWriter)(connection)
             began = False
             try:
-                streams = sorted(groups)
-                heads = writer.begin(streams, [s for s in streams if _opens(groups[s])])
+                heads = writer.begin(streams, opening)
                 began = True
                 result, plan = self._plan(writer, groups, heads)
                 if plan.rows:
@@ -77,37 +80,28 @@ class Appender:
                 else:
                     writer.rollback()
             except self._dialect.loaded_dbapi.Error as exc:
-                wrapped = self._wrap(exc, connection)
-                # A connection that died before anything was sent (the pool's stale socket after
-                # a database restart) is retried once on a fresh one: nothing can have committed.
+                wrapped = self._wrap(exc, connection, writer)
+                # A connection that died before anything was sent (a stale socket after a
+                # database restart) is retried once on a fresh one: nothing can have committed.
                 if attempt == 1 and not began and wrapped.connection_invalidated:
                     continue
                 raise wrapped from exc
             except BaseException:
-                if connection.is_valid:
-                    _quietly_rollback(writer)
+                _quietly_rollback(writer, self._connections, connection)
                 raise
-            finally:
-                connection.close()
+            self._connections.put(connection)
             for stream, folded in plan.folded.items():
                 self._cache.put(stream, folded)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def forget(self) -> None:
-        """Drop every folded state this process holds (they are folded again on demand)."""
-        self._cache.clear()
-
-    def _wrap(self, exc: Any, connection: PoolProxiedConnection) -> sa_exc.DBAPIError:
-        """The error as SQLAlchemy would raise it, the connection invalidated if it is dead."""
-        dead = self._dialect.is_disconnect(exc, connection.dbapi_connection, None)
+    def _wrap(self, exc: Any, connection: Any, writer: Writer) -> sa_exc.DBAPIError:
+        """The error as SQLAlchemy would raise it; the connection kept only if it still works."""
+        dead = bool(self._dialect.is_disconnect(exc, connection, None))
         if dead:
-            connection.invalidate(exc)
-        elif connection.is_valid:
-            try:
-                connection.driver_connection.rollback()  # type: ignore[union-attr]
-            except self._dialect.loaded_dbapi.Error:
-                connection.invalidate()
+            self._connections.discard(connection)
+        else:
+            _quietly_rollback(writer, self._connections, connection)
         wrapped = sa_exc.DBAPIError.instance(
             "event store append",
             None,
@@ -167,10 +161,6 @@ class Appender:
         plan.folded[stream] = Folded(last.seq, last.hash, state, state_seq)
 
 
-def _opens(group: StreamBatch) -> bool:
-    return group.events[0].seq == 1
-
-
 def _check_stored(writer: Writer, group: StreamBatch, head: StreamHead) -> int:
     """How many of the group's events are stored already; ``ConflictingEvent`` if any differs."""
     stored = [e for e in group.events if e.seq <= head.seq]
@@ -212,7 +202,12 @@ def _events(writer: Writer, stream: str, after: int, up_to: int) -> list[Event]:
     return [parse_event(json.loads(text)) for text in writer.envelopes(stream, after, up_to)]
 
 
-def _quietly_rollback(writer: Writer) -> None:
-    # The error being raised is the one to report, not a failed rollback after it.
-    with contextlib.suppress(Exception):
+def _quietly_rollback(writer: Writer, connections: WriteConnections, connection: Any) -> None:
+    """Roll back and keep the connection; if even that fails, drop it. The error being raised
+    is the one to report, not a failed rollback after it."""
+    try:
         writer.rollback()
+    except Exception:
+        connections.discard(connection)
+        return
+    connections.put(connection)

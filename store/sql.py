@@ -14,7 +14,6 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, tuple_
 from sqlalchemy.engine import URL
-from sqlalchemy.pool import PoolProxiedConnection
 
 from domain.events import Event, parse_event
 from store.append import Appender
@@ -52,8 +51,7 @@ class SqlEventStore:
             raise StoreError(f"unsupported database {self._engine.dialect.name!r}")
         if migrate:
             upgrade_engine(self._engine)
-        self._writer_engine: Engine | None = None
-        self._appender = Appender(self._write_connection, self._engine.dialect, FoldCache())
+        self._appender = Appender(self._engine, FoldCache())
 
     @property
     def url(self) -> URL:
@@ -64,8 +62,7 @@ class SqlEventStore:
         return self._engine
 
     def close(self) -> None:
-        if self._writer_engine is not None:
-            self._writer_engine.dispose()
+        self._appender.close()
         self._engine.dispose()
 
     def __enter__(self) -> Self:
@@ -87,15 +84,6 @@ class SqlEventStore:
             conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
             with conn.begin():
                 yield conn
-
-    def _write_connection(self) -> PoolProxiedConnection:
-        if self._engine.dialect.name == "sqlite":
-            return self._engine.raw_connection()
-        if self._writer_engine is None:
-            # Appends get a pool of their own without the pre-ping round trip; the appender
-            # retries a connection found dead before it sent anything, as the ping would.
-            self._writer_engine = create_store_engine(self._engine.url, pre_ping=False)
-        return self._writer_engine.raw_connection()
 
     def append(self, events: Sequence[Event]) -> AppendResult:
         return self._appender.append(events)

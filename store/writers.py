@@ -5,11 +5,11 @@ caching cost more than the database work of an append. The columns and their sto
 those of store/schema.py (SQLite keeps times as SQLAlchemy writes them, "YYYY-MM-DD HH:MM:SS.ffffff"
 in UTC; PostgreSQL gets aware datetimes).
 
-PostgreSQL: the transaction is two round trips. The first locks the heads; the second writes
-the heads and board rows, then takes the store-wide log lock, inserts the events numbered from
-the current end of the log, and commits. The log lock is taken last and held only for the insert
-and the commit, so ``log_index`` stays gapless and in commit order while everything else of
-concurrent appends (locking heads, checks, folding, board rows) runs side by side. Nothing
+PostgreSQL: the transaction is two round trips. The first begins and locks the heads; the second
+writes the heads and board rows, then takes the store-wide log lock, inserts the events numbered
+from the current end of the log, and commits. The log lock is taken last and held only for the
+insert and the commit, so ``log_index`` stays gapless and in commit order while everything else
+of concurrent appends (locking heads, checks, folding, board rows) runs side by side. Nothing
 waits for a row lock while holding the log lock, so the order cannot deadlock.
 """
 
@@ -18,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Protocol
+
+from psycopg import ClientCursor
+from psycopg.pq import TransactionStatus
 
 from domain.canonical import GENESIS_HASH
 from domain.events import Event
@@ -45,7 +48,7 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _sqlite_time(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return _utc(moment).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def event_row(event: Event, envelope: str, sqlite: bool) -> EventRow:
@@ -206,6 +209,10 @@ class SqliteWriter(_Reads):
 
 
 class PostgresWriter(_Reads):
+    """On a connection in autocommit mode, so the transaction is the explicit BEGIN ... COMMIT it
+    sends: each of its two round trips is one message of several statements (client-side
+    parameters; server-side ones allow a single statement per message)."""
+
     sqlite = False
     _sql: ClassVar[dict[str, str]] = {
         **_statements("%s"),
@@ -222,13 +229,28 @@ class PostgresWriter(_Reads):
         "log_lock": "SELECT pg_advisory_xact_lock(%s)",
     }
 
+    def _send(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """Run the statements as one message; the rows of the last that returns any."""
+        sql = "; ".join(statement for statement, _ in statements)
+        params = tuple(value for _, values in statements for value in values)
+        cursor = ClientCursor(self._conn)
+        try:
+            cursor.execute(sql, params)
+            rows: list[Any] = []
+            while True:
+                if cursor.description is not None:
+                    rows = list(cursor.fetchall())
+                if not cursor.nextset():
+                    return rows
+        finally:
+            cursor.close()
+
     def begin(self, streams: Sequence[str], new: Sequence[str]) -> dict[str, StreamHead]:
-        conn = self._conn
-        with conn.pipeline(), conn.cursor() as cursor:
-            for stream in new:  # sorted, as ``streams``: a fixed lock order
-                cursor.execute(self._sql["placeholder"], (stream, GENESIS_HASH))
-            cursor.execute(self._sql["heads"], (list(streams),))
-            found = cursor.fetchall()
+        statements: list[tuple[str, tuple[Any, ...]]] = [("BEGIN", ())]
+        # ``new`` is sorted, as ``streams``: every append takes its locks in one order.
+        statements += [(self._sql["placeholder"], (stream, GENESIS_HASH)) for stream in new]
+        statements.append((self._sql["heads"], (list(streams),)))
+        found = self._send(statements)
         return {str(s): StreamHead(int(seq), str(digest)) for s, seq, digest in found}
 
     def write(
@@ -237,15 +259,17 @@ class PostgresWriter(_Reads):
         boards: Sequence[dict[str, Any]],
         rows: Sequence[EventRow],
     ) -> None:
-        conn = self._conn
-        with conn.pipeline(), conn.cursor() as cursor:
-            cursor.executemany(self._sql["head_upsert"], heads)
-            for values in boards:
-                key = "board_with_state" if "state" in values else "board"
-                cursor.execute(self._sql[key], _board_params(values, sqlite=False))
-            cursor.execute(self._sql["log_lock"], (PG_LOG_LOCK,))
-            cursor.executemany(self._sql["event_insert"], rows)
-            conn.commit()
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            (self._sql["head_upsert"], head) for head in heads
+        ]
+        for values in boards:
+            key = "board_with_state" if "state" in values else "board"
+            statements.append((self._sql[key], _board_params(values, sqlite=False)))
+        statements.append((self._sql["log_lock"], (PG_LOG_LOCK,)))
+        statements += [(self._sql["event_insert"], row) for row in rows]
+        statements.append(("COMMIT", ()))
+        self._send(statements)
 
     def rollback(self) -> None:
-        self._conn.rollback()
+        if self._conn.info.transaction_status != TransactionStatus.IDLE:
+            self._conn.execute("ROLLBACK")
