@@ -22,7 +22,7 @@ from store.engine import SQLITE_BEGIN, create_store_engine
 from store.errors import StoreError
 from store.fold_cache import FoldCache
 from store.migrate import upgrade_engine
-from store.projection import BoardRow, board_values, fold_state, utc
+from store.projection import BoardRow, board_values, fold_state
 from store.refusals import Refusal, find_refusal, record_refusal
 from store.schema import events as events_table
 from store.schema import stream_heads, subject_board
