@@ -21,6 +21,7 @@ from domain.correction_rules import SPECS, check_corrected, verdict
 from domain.errors import NotFound, ValueOutOfRange
 from domain.guards import deviation
 from domain.protocol import Protocol
+from domain.response import baseline_activity
 from domain.screening import ScreeningRecord
 from domain.state import Correction, SubjectState
 from domain.values import Phase, Response, ScheduledVisit, Sex
@@ -217,6 +218,9 @@ def apply_correction(s: SubjectState, event: e.Event, p: e.CorrectionRecorded) -
         changes["recorded"] = {**s.recorded, p.target_seq: values}
         if p.eligible is not None:
             changes["screening_eligible"] = p.eligible
+        if kind == "screening.recorded":
+            # Later visits' disease-specific responses compare with the corrected score.
+            changes["response_baseline"] = baseline_activity(values["record"])
         if nested:
             return changes
         if kind == "infusion.recorded":

@@ -277,3 +277,28 @@ def test_events_recorded_before_responses_are_read_as_written() -> None:
             COORDINATOR,
             visit(j, "M2", response="PR", activity={"sledai_2k": 1}, glucocorticoid_mg_per_day=5),
         )
+
+
+def test_a_corrected_screening_score_is_the_baseline_of_later_visits() -> None:
+    j = journey("SLE")  # SLEDAI-2K 12 at screening
+    screening = next(e.seq for e in j.events if e.type == "screening.recorded")
+    j.send(
+        INVESTIGATOR,
+        c.RecordCorrection(
+            occurred_at=j.now,
+            target_seq=screening,
+            field="record.sledai",
+            new_value=8,
+            reason="source document: 8",
+        ),
+    )
+    assert j.state.response_baseline == DiseaseActivity(sledai_2k=8)
+    j.send(COORDINATOR, visit(j, "D0"))
+    [m1] = j.send(
+        COORDINATOR,
+        visit(j, "M1", response="PR", activity={"sledai_2k": 5}, glucocorticoid_mg_per_day=5),
+    )
+    # 8 → 5 is 3 points: not SRI-4 (it would have been from 12).
+    sri4 = next(r for r in m1.payload.responses if r.name.startswith("SRI-4"))
+    assert sri4.met is False
+    assert fold(j.events) == j.state
