@@ -11,10 +11,12 @@ import pytest
 from pydantic import ValidationError
 
 from domain import commands as c
+from domain.correction_rules import SPECS
 from domain.errors import ValueOutOfRange
 from domain.subject import fold
-from tests.domain.journey import INVESTIGATOR, Journey
+from tests.domain.journey import COORDINATOR, INVESTIGATOR, Journey
 from tests.domain.test_corrections_validated import PROTOCOL, correct, followed_up
+from tests.domain.test_corrections_validated import REFUSED as EARLIER_REFUSED
 
 
 def with_adverse_events() -> Journey:
@@ -58,6 +60,31 @@ def with_adverse_events() -> Journey:
             reference="R-1",
         ),
     )
+    # Serious, probably related and not in the reference safety information: a SUSAR.
+    j.send(
+        INVESTIGATOR,
+        c.RecordAdverseEvent(
+            occurred_at=j.now,
+            term="Myocarditis",
+            grade=3,
+            onset_on=j.today,
+            seriousness=("hospitalisation",),
+            related_to_jy231="probable",
+            related_to_lymphodepletion="unlikely",
+        ),
+    )
+    susar = j.state.adverse_events[2].ae_id
+    j.send(
+        INVESTIGATOR,
+        c.ReportSusar(
+            occurred_at=j.now,
+            ae_id=susar,
+            recipient="regulator",
+            kind="initial",
+            reported_at=j.now,
+            reference="S-1",
+        ),
+    )
     j.advance(3)
     return j
 
@@ -76,7 +103,30 @@ def consented() -> Journey:
     return j
 
 
-JOURNEYS = {"safety": with_adverse_events, "withdrawn": withdrawn, "consented": consented}
+def manufacturing_failed() -> Journey:
+    j = Journey(PROTOCOL)
+    j.to_phase("apheresis")
+    j.send(COORDINATOR, j.failure())
+    return j
+
+
+def monitored() -> Journey:
+    """Followed up, with the first day's acute monitoring recorded."""
+    j = followed_up()
+    j.send(
+        COORDINATOR,
+        c.RecordDailyMonitoring(occurred_at=j.now, day=1, max_temperature_c=37.2, ice_score=10),
+    )
+    return j
+
+
+JOURNEYS = {
+    "safety": with_adverse_events,
+    "withdrawn": withdrawn,
+    "consented": consented,
+    "manufacturing": manufacturing_failed,
+    "monitored": monitored,
+}
 FUTURE = "2999-01-01"
 
 # (journey, event type, field, a value the original command refuses)
@@ -92,12 +142,21 @@ REFUSED: list[tuple[str, str, str, Any]] = [
     ("safety", "ae.resolved", "resolved_on", "before-onset"),
     ("safety", "sae.reported", "reference", ""),
     ("safety", "sae.reported", "recipient", "x" * 201),
+    ("safety", "susar.reported", "reference", ""),
+    ("safety", "susar.reported", "reference", "S-1\u0000"),
     ("safety", "infusion.recorded", "tu_per_kg", 1e12),  # outside DL1's TU/kg
     ("safety", "infusion.recorded", "tu_per_kg", "nan"),
     ("safety", "infusion.recorded", "weight_kg", 70),  # the weight is a dated measurement
     ("safety", "lymphodepletion.planned", "height_cm", 300),
     ("safety", "lymphodepletion.planned", "height_cm", 130),  # BSA off by more than 10 %
     ("safety", "lymphodepletion.planned", "weight_kg", 70),  # the weight is a dated measurement
+    ("manufacturing", "manufacturing.failed", "failed_on", FUTURE),
+    ("manufacturing", "manufacturing.failed", "detail", ""),
+    ("manufacturing", "manufacturing.failed", "detail", "low\u202eefficiency"),
+    ("monitored", "monitoring.recorded", "max_temperature_c", 50),
+    ("monitored", "monitoring.recorded", "max_temperature_c", "nan"),
+    ("monitored", "monitoring.recorded", "ice_score", 11),
+    ("monitored", "monitoring.recorded", "notes", "x" * 2001),
     ("withdrawn", "consent.withdrawn", "withdrawn_on", FUTURE),
     ("withdrawn", "consent.withdrawn", "withdrawn_on", "1900-01-01"),
     ("withdrawn", "participation.ended", "ended_on", FUTURE),
@@ -130,6 +189,14 @@ def test_a_correction_outside_the_original_rules_is_refused_and_records_nothing(
     assert j.state == before
 
 
+def test_every_correctable_field_has_a_case_refused_outside_its_rules() -> None:
+    refused = {(target, field.partition(".")[0]) for _, target, field, _ in REFUSED} | {
+        (target, field.partition(".")[0]) for target, field, _ in EARLIER_REFUSED
+    }
+    correctable = {(kind, f) for kind, spec in SPECS.items() for f in spec.fields}
+    assert correctable - refused == set()
+
+
 def test_adverse_event_term_onset_and_resolution_are_corrected_within_their_rules() -> None:
     j = with_adverse_events()
     ae = j.state.adverse_events[0]
@@ -145,6 +212,8 @@ def test_adverse_event_term_onset_and_resolution_are_corrected_within_their_rule
     assert corrected.resolved_on is not None and corrected.resolved_on.isoformat() == later
     [reference] = correct(j, "sae.reported", "reference", "R-1b")
     assert reference.payload.old_value == "R-1"
+    [susar] = correct(j, "susar.reported", "reference", "S-1b")
+    assert susar.payload.old_value == "S-1"
     assert fold(j.events) == j.state
 
 
