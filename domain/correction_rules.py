@@ -76,6 +76,8 @@ class CorrectableSpec:
     fill: dict[str, Any] = field(default_factory=dict)
     # Last touch on the rebuilt command's values before validation.
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Dates that lie ahead by design (a planned infusion date): exempt from "not in the future".
+    planned: tuple[str, ...] = ()
 
 
 def _registered(s: SubjectState, cmd: Any, field: str, p: Protocol, values: dict[str, Any]) -> None:
@@ -172,6 +174,7 @@ SPECS: dict[str, CorrectableSpec] = {
             "caps_applied",
         ),
         guard=plan_inputs,
+        planned=("infusion_date",),
     ),
     "infusion.recorded": CorrectableSpec(
         c.RecordInfusion,
@@ -256,6 +259,8 @@ def check_corrected(
             f"new_value is not valid for {where}: {first['msg']}", field="new_value"
         ) from exc
     for name, value in command:
+        if name in spec.planned:
+            continue
         if isinstance(value, datetime) and name != "occurred_at":
             not_future(value.date(), now, "new_value")
         elif isinstance(value, date) and not isinstance(value, datetime):

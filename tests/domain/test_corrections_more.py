@@ -235,6 +235,14 @@ def test_the_plan_height_is_corrected_while_the_bsa_stays_within_tolerance() -> 
     assert fold(j.events) == j.state
 
 
+def test_the_plan_height_is_corrected_before_the_planned_infusion_date() -> None:
+    j = Journey(PROTOCOL)
+    j.to_phase("lymphodepletion")
+    assert j.state.ld_plan is not None and j.state.ld_plan.infusion_date > j.today
+    correct(j, "lymphodepletion.planned", "height_cm", 166)
+    assert j.state.ld_plan.height_cm == 166
+
+
 def test_withdrawal_and_end_dates_are_corrected_within_their_rules() -> None:
     j = withdrawn()
     day = (j.today - timedelta(days=1)).isoformat()

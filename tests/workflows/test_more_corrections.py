@@ -15,6 +15,7 @@ from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
 from tests.cleanup import terminate_subjects
 from tests.workflows.harness import INVESTIGATOR, SubjectDriver, new_subject
+from tests.workflows.test_replay import _has_patch
 from worker import build_worker
 from workflows.subject import MORE_CORRECTIONS_PATCH, workflow_id_for
 
@@ -70,3 +71,10 @@ async def test_a_correction_correctable_before_the_patch_leaves_no_marker(
     await driver.register("SLE")
     assert await _correct(driver, "sex", "male") == ["correction.recorded"]
     assert not any(MORE_CORRECTIONS_PATCH in m for m in await _markers(time_env, driver.subject_id))
+
+
+def test_the_recorded_corrections_history_carries_the_patch_and_older_ones_do_not() -> None:
+    """The replay guard replays it (tests/workflows/test_replay.py globs subject_*.json)."""
+    assert _has_patch("subject_issue9_more_corrections.json", MORE_CORRECTIONS_PATCH)
+    for older in ("subject_issue9_full_lifecycle.json", "subject_issue12_response_lifecycle.json"):
+        assert not _has_patch(older, MORE_CORRECTIONS_PATCH), older
