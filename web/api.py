@@ -39,6 +39,8 @@ Writer = Annotated[Actor, Depends(api_writer)]
 CommandWriter = Annotated[Actor, Depends(api_command_writer)]
 
 _ICS = "text/calendar; charset=utf-8"
+# Far more subjects than the trial will have: the set of known subjects stays small.
+_KNOWN_SUBJECTS_MAX = 100_000
 # Every planned visit of one subject, however far ahead.
 _WHOLE_SCHEDULE_DAYS = 100_000
 
@@ -58,6 +60,16 @@ async def _row(ctx: AppContext, subject_id: str) -> BoardRow:
     if row is None:
         raise NotFound(f"no subject {subject_id!r}", field="subject_id")
     return row
+
+
+async def _require_subject(ctx: AppContext, subject_id: str) -> None:
+    if subject_id in ctx.known_subjects:
+        return
+    # The stream's head, not the board row: a command needs no visit schedule parsed.
+    if await asyncio.to_thread(ctx.store.head, subject_id) is None:
+        raise NotFound(f"no subject {subject_id!r}", field="subject_id")
+    if len(ctx.known_subjects) < _KNOWN_SUBJECTS_MAX:
+        ctx.known_subjects.add(subject_id)
 
 
 @router.post("/subjects", status_code=status.HTTP_201_CREATED, responses=COMMAND_RESPONSES)
@@ -91,7 +103,7 @@ async def submit_command(
     actor = require_site(ctx, actor, command)
     check_role(command, actor)
     if not isinstance(command, RegisterSubject):
-        await _row(ctx, subject_id)
+        await _require_subject(ctx, subject_id)
     require_no_client_signature(command)
     if isinstance(command, RegisterSubject) and command.subject_id != subject_id:
         raise ValueOutOfRange(

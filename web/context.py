@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -48,8 +48,12 @@ class AppContext:
     codec: PayloadCodec | None = None
     # Origins (the Temporal UI's) allowed to call /codec from the browser with credentials.
     codec_origins: tuple[str, ...] = ()
+    # Subjects whose stream was found: an event stream is never deleted, so each subject's
+    # existence is read from the store once per process, not once per command.
+    known_subjects: set[str] = field(default_factory=set)
 
 
-def context(request: Request) -> AppContext:
+async def context(request: Request) -> AppContext:
+    # async, as every dependency here: FastAPI runs a plain ``def`` dependency in a thread.
     ctx: AppContext = request.app.state.ctx
     return ctx

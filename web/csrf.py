@@ -52,5 +52,5 @@ async def form_actor(
     return actor
 
 
-def form_writer(actor: Annotated[Actor, Depends(form_actor)]) -> Actor:
+async def form_writer(actor: Annotated[Actor, Depends(form_actor)]) -> Actor:
     return refuse_monitor(actor)

@@ -2,12 +2,14 @@
 
 Argon2 is slow on purpose (about 0.3 s of CPU), so it runs only here: at a dashboard login, at
 the first HTTP Basic request of a credential (then cached for a few minutes, keyed by an HMAC
-of the credential under a per-process key) and nowhere else. A locked account or address is
-refused before argon2 runs, which also bounds the CPU a guesser can burn.
+of the credential under a per-process key) and nowhere else. Concurrent first requests with
+one credential run argon2 once: the others wait for that answer (``basic_async``). A locked
+account or address is refused before argon2 runs, which also bounds the CPU a guesser can burn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -62,6 +64,8 @@ class LoginGuard:
         self._cache_key = secrets.token_bytes(32)
         self._cache: dict[bytes, tuple[str, str, float]] = {}
         self._lock = threading.Lock()
+        # Credential (HMAC) -> the argon2 check running for it, on the event loop's side.
+        self._checking: dict[bytes, asyncio.Future[Actor]] = {}
 
     def _locked(self, key: str, now: float) -> float | None:
         state = self.store.failure_state(key)
@@ -124,10 +128,13 @@ class LoginGuard:
                 )  # fmt: skip
                 log.warning("login lockout", what=what, username=username, address=address)
 
-    def basic(self, username: str, password: str, address: str) -> Actor:
-        """HTTP Basic: argon2 once per credential per cache period, then an HMAC lookup."""
-        now = self._clock()
-        key = hmac.new(self._cache_key, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+    def _key(self, username: str, password: str) -> bytes:
+        return hmac.new(
+            self._cache_key, f"{username}\0{password}".encode(), hashlib.sha256
+        ).digest()
+
+    def _cached(self, key: bytes, username: str, now: float) -> Actor | None:
+        """The user's actor if this credential was verified lately, without argon2."""
         with self._lock:
             cached = self._cache.get(key)
         user = self.users.get(username)
@@ -136,8 +143,44 @@ class LoginGuard:
         if cached is not None and user is not None:
             cached_user, cached_hash, expires = cached
             if cached_user == username and cached_hash == user.password_hash and expires > now:
-                self._refuse_if_locked(username, address, now)
                 return user.actor
+        return None
+
+    async def basic_async(self, username: str, password: str, address: str) -> Actor:
+        """``basic`` in a worker thread, argon2 at most once at a time per credential.
+
+        The first requests of a script with many connections arrive together: without this
+        each would run argon2 (64 MiB, ~0.3 s of CPU) for the same credential. A wrong
+        password is checked again for each request, one after another, so every failure
+        still counts towards the lockout.
+        """
+        key = self._key(username, password)
+        while (running := self._checking.get(key)) is not None and not running.done():
+            await asyncio.wait([running])
+        if self._cached(key, username, self._clock()) is not None:
+            # Only the lockout check is left: no argon2, nothing to wait for.
+            return await asyncio.to_thread(self.basic, username, password, address)
+        check = asyncio.ensure_future(asyncio.to_thread(self.basic, username, password, address))
+        self._checking[key] = check
+        check.add_done_callback(lambda done: self._forget(key, done))
+        # shield: a caller that hangs up does not make the others check again.
+        return await asyncio.shield(check)
+
+    def _forget(self, key: bytes, check: asyncio.Future[Actor]) -> None:
+        if self._checking.get(key) is check:
+            del self._checking[key]
+        if not check.cancelled():
+            # Read here, so a refusal whose first caller hung up is not reported as lost.
+            check.exception()
+
+    def basic(self, username: str, password: str, address: str) -> Actor:
+        """HTTP Basic: argon2 once per credential per cache period, then an HMAC lookup."""
+        now = self._clock()
+        key = self._key(username, password)
+        cached = self._cached(key, username, now)
+        if cached is not None:
+            self._refuse_if_locked(username, address, now)
+            return cached
         actor = self.login(username, password, address)
         current = self.users.get(username)
         if current is not None:

@@ -86,8 +86,8 @@ async def authenticate(request: Request, ctx: AppContext) -> Actor:
         raise _unauthorized("malformed HTTP Basic credentials") from None
     remember_secret(password)
     try:
-        # In a thread: argon2 and SQLite must not stall the event loop.
-        return await asyncio.to_thread(ctx.guard.basic, username, password, client_address(request))
+        # In a thread (argon2 and SQLite must not stall the event loop), once per credential.
+        return await ctx.guard.basic_async(username, password, client_address(request))
     except AccountLocked as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -116,7 +116,7 @@ def refuse_monitor(actor: Actor) -> Actor:
     return actor
 
 
-def api_writer(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
+async def api_writer(actor: Annotated[Actor, Depends(api_actor)]) -> Actor:
     return refuse_monitor(actor)
 
 
@@ -159,12 +159,13 @@ def live_session(request: Request, ctx: AppContext) -> Session | None:
 
 
 async def page_actor(request: Request, ctx: Annotated[AppContext, Depends(context)]) -> Actor:
-    session = live_session(request, ctx)
+    # A database read (and a write once a minute): not on the event loop.
+    session = await asyncio.to_thread(live_session, request, ctx)
     user = ctx.users.get(session.username) if session else None
     if user is None:
         raise LoginRequired(request.url.path)
     return await scoped_actor(request, ctx, user.actor)
 
 
-def page_writer(actor: Annotated[Actor, Depends(page_actor)]) -> Actor:
+async def page_writer(actor: Annotated[Actor, Depends(page_actor)]) -> Actor:
     return refuse_monitor(actor)

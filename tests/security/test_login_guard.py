@@ -3,6 +3,7 @@ log, and HTTP Basic answered from a cache so argon2 runs once per credential."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,28 @@ def test_a_deactivated_user_is_refused_at_once_even_with_a_cached_credential(
         g.basic("cora", PASSWORD, "10.0.0.1")
     assert users.check_password("petra", PASSWORD)
     assert not users.check_password("cora", PASSWORD)
+
+
+async def test_concurrent_first_basic_requests_run_argon2_once(
+    guard: tuple[LoginGuard, Clock], users: CountingUsers
+) -> None:
+    """A script opening many connections at once with one credential costs one argon2."""
+    g, _ = guard
+    actors = await asyncio.gather(*(g.basic_async("cora", PASSWORD, "10.0.0.1") for _ in range(20)))
+    assert {a.user_id for a in actors} == {"cora"}
+    assert users.verifications == 1
+
+
+async def test_concurrent_wrong_passwords_are_each_checked_and_counted(
+    guard: tuple[LoginGuard, Clock], users: CountingUsers
+) -> None:
+    """Waiting for another check of the same credential never turns a failure into a pass."""
+    g, _ = guard
+    outcomes = await asyncio.gather(
+        *(g.basic_async("cora", "not the password", "10.0.0.1") for _ in range(5)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, PermissionError) for o in outcomes)
+    assert users.verifications == 5
+    state = g.store.failure_state("account:cora")
+    assert state is not None and state.count == 5
