@@ -165,6 +165,10 @@ async def main() -> None:
         "--auth", choices=("bearer", "basic"), default="bearer",
         help="bearer: an API token (what scripts should use); basic: the password every call",
     )  # fmt: skip
+    parser.add_argument(
+        "--profile-web", metavar="FILE", type=Path, default=None,
+        help="run the web process under cProfile and write its profile here at the end",
+    )  # fmt: skip
     args = parser.parse_args()
     levels = [int(n) for n in args.clients.split(",")]
 
@@ -183,9 +187,12 @@ async def main() -> None:
         cwd=ROOT,
     )
     port = _free_port()
+    if args.profile_web:
+        command = [str(here / "profiled_web.py"), str(args.profile_web), str(port)]
+    else:
+        command = ["-m", "uvicorn", "web.main:app", "--port", str(port), "--log-level", "warning"]
     web = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "web.main:app", "--port", str(port),
-         "--log-level", "warning"],
+        [sys.executable, *command],
         cwd=ROOT,
         env={
             **os.environ,
