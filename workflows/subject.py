@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.trust import check_seal
 
 from workflows.amendment import AMEND_PURPOSE, AmendmentNotice
+from workflows.deadline_timer import STEADY_TIMERS_PATCH, DeadlineTimer
 
 __all__ = [
     "COMMAND_IDS_PATCH",
@@ -57,6 +58,7 @@ __all__ = [
     "SAFETY_PATCH",
     "SEARCH_ATTRIBUTES_PATCH",
     "SITE_TZ_PATCH",
+    "STEADY_TIMERS_PATCH",
     "SUBMIT_PURPOSE",
     "SUSAR_PATCH",
     "UPDATE_COUNT_PATCH",
@@ -174,6 +176,7 @@ class SubjectWorkflow:
         self._responses = False
         self._ltfu_mark = ltfu_stretch(self._state)
         self._pending = input.pending_amendment
+        self._timer = DeadlineTimer()
 
     @workflow.run
     async def run(self, input: SubjectWorkflowInput) -> SubjectState:
@@ -188,6 +191,7 @@ class SubjectWorkflow:
         self._ltfu = workflow.patched(LTFU_PATCH)
         self._responses = workflow.patched(RESPONSE_PATCH)
         self._protocol = self._applicable(self._protocol)
+        steady = workflow.patched(STEADY_TIMERS_PATCH)
         if self._state.phase is Phase.NEW and workflow.patched(NO_DEBRIS_PATCH):
             # The registration comes with the start (update-with-start); once no handler is
             # running, a subject still unregistered was refused: end, leave nothing running.
@@ -218,6 +222,9 @@ class SubjectWorkflow:
             )
             if describe:
                 self._describe(deadline)
+            if steady:
+                await self._wait_steady(deadline, seen)
+                continue
             timeout = None
             for_amendment = False
             if deadline is not None and deadline != self._parked:
@@ -240,8 +247,33 @@ class SubjectWorkflow:
                     continue  # the loop's top applies it
                 if deadline is not None and not await self._system(deadline.command):
                     self._parked = deadline
+        self._timer.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
+
+    async def _wait_steady(self, deadline: Deadline | None, seen: int) -> None:
+        """Wait for a change or the next instant (the deadline's, or the amendment's day),
+        keeping the timer of an instant that has not moved."""
+        due = deadline.due_at if deadline is not None and deadline != self._parked else None
+        for_amendment = False
+        if self._pending is not None and workflow.now() < self._pending.effective_at(
+            self._protocol
+        ):
+            # Wake on the amendment's effective day as well (the deadline wins a tie).
+            wake = self._pending.effective_at(self._protocol)
+            if due is None or wake < due:
+                due, for_amendment = wake, True
+        self._timer.aim(due)
+        woken = self._woken_since(seen)
+        if not self._timer.rang():
+            await workflow.wait_condition(lambda: woken() or self._timer.rang())
+        if woken() or not self._timer.rang():
+            return  # recomputed at the loop's top; a timer that rang meanwhile rings again
+        self._timer.spent()
+        if for_amendment:
+            return  # the loop's top applies it
+        if deadline is not None and not await self._system(deadline.command):
+            self._parked = deadline
 
     def _describe(self, deadline: Deadline | None) -> None:
         updates = subject_search_attributes(self._state, deadline)
