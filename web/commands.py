@@ -71,7 +71,7 @@ def command_id(key: str | None) -> str | None:
     return parse_command_id(key, HEADER) if key is not None else None
 
 
-def command_key(request: Request, key: IdempotencyKey = None) -> str | None:
+async def command_key(request: Request, key: IdempotencyKey = None) -> str | None:
     """The command's id from the header or the body (None: the server chooses one).
 
     Both may be sent only if they name the same id: two different ids for one request would
