@@ -31,9 +31,10 @@ from domain.errors import DomainError, NotFound, ValueOutOfRange
 from domain.guards import not_future
 from domain.plausibility import check_plausible_dates
 from domain.protocol import Protocol
-from domain.response import check_response
+from domain.response_checks import check_response
 from domain.state import SubjectState
 from domain.units import age_in_years
+from domain.visit_completion import ASSESSED_FIELDS, check_assessment_correction
 
 __all__ = [
     "ADDED",
@@ -115,11 +116,15 @@ def _visit(s: SubjectState, cmd: Any, field: str, p: Protocol, values: dict[str,
     assert isinstance(cmd, c.CompleteVisit)
     if s.infusion_date is not None and cmd.completed_on < s.infusion_date:
         raise ValueOutOfRange("completed_on is before the infusion", field="new_value")
-    if field == "response":
-        try:
+    try:
+        if field == "response":
             check_response(p.response, cmd.code, cmd.response)
-        except ValueOutOfRange as exc:
-            raise ValueOutOfRange(exc.message, field="new_value") from exc
+        elif field in ASSESSED_FIELDS:
+            check_assessment_correction(s, cmd, field, p)
+    except ValueOutOfRange as exc:
+        # The correction's own fields: "field" when it names nothing this visit records.
+        named = "field" if exc.field == "field" else "new_value"
+        raise ValueOutOfRange(exc.message, field=named) from exc
 
 
 def _release(s: SubjectState, cmd: Any, field: str, p: Protocol, values: dict[str, Any]) -> None:
@@ -145,7 +150,10 @@ SPECS: dict[str, CorrectableSpec] = {
         c.RecordLymphodepletionDose, ("mg", "given_on"), guard=_dose
     ),
     "visit.completed": CorrectableSpec(
-        c.CompleteVisit, ("completed_on", "response"), derived=("responses",), guard=_visit
+        c.CompleteVisit,
+        ("completed_on", "response", *ASSESSED_FIELDS),
+        derived=("responses",),
+        guard=_visit,
     ),
     "monitoring.recorded": CorrectableSpec(
         c.RecordDailyMonitoring, ("max_temperature_c", "ice_score", "notes"), derived=("on",)

@@ -21,10 +21,11 @@ from domain.correction_rules import SPECS, check_corrected, verdict
 from domain.errors import NotFound, ValueOutOfRange
 from domain.guards import deviation
 from domain.protocol import Protocol
-from domain.response import baseline_activity
+from domain.response import baseline_activity, corrected_assessments
 from domain.screening import ScreeningRecord
 from domain.state import Correction, SubjectState
 from domain.values import Phase, Response, ScheduledVisit, Sex
+from domain.visit_completion import ASSESSED_FIELDS, rederived
 
 __all__ = ["apply_correction", "decide_correction", "track_correctable", "with_visit"]
 
@@ -139,12 +140,17 @@ def decide_correction(
                 )
         else:
             eligible = None
+    responses = None
+    if kind == "visit.completed":
+        assert isinstance(command, c.CompleteVisit)
+        responses = rederived(s, command, field, p)
     correction = e.CorrectionRecorded(
         target_seq=cmd.target_seq,
         field=cmd.field,
         old_value=old_value,
         new_value=new_value,
         eligible=eligible,
+        responses=responses,
     )
     return [correction, *out]
 
@@ -223,6 +229,11 @@ def apply_correction(s: SubjectState, event: e.Event, p: e.CorrectionRecorded) -
             changes["response_baseline"] = baseline_activity(values["record"])
         if nested:
             return changes
+        if kind == "visit.completed" and p.field in ASSESSED_FIELDS:
+            assessments = corrected_assessments(
+                s.assessments, key, p.field, p.new_value, p.responses
+            )
+            return {**changes, "assessments": assessments}
         if kind == "infusion.recorded":
             return {**changes, **_infusion_mirror(values)}
     if kind in _LEGACY and p.field in _LEGACY[kind]:

@@ -297,6 +297,11 @@ class CorrectionRecorded(_Payload):
     # The eligibility verdict after a correction that changed it (a screening value); left out
     # of the record when None so corrections written before it hash as they did.
     eligible: bool | None = Field(default=None, exclude_if=lambda v: v is None)
+    # The disease-specific responses derived again after a visit's activity or glucocorticoid
+    # dose was corrected; left out when None, like ``eligible``.
+    responses: tuple[DerivedResponse, ...] | None = Field(
+        default=None, exclude_if=lambda v: v is None
+    )
 
 
 class ParticipationEnded(_Payload):

@@ -13,9 +13,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.errors import ValueOutOfRange
 from domain.inputs import InputModel
-from domain.values import Disease, Response
+from domain.values import Disease
 
 __all__ = [
     "ActivityField",
@@ -27,8 +26,7 @@ __all__ = [
     "VisitAssessment",
     "baseline_activity",
     "baseline_of",
-    "check_response",
-    "check_visit_assessment",
+    "corrected_assessments",
     "derive_responses",
     "meets",
     "missing_activity",
@@ -306,62 +304,23 @@ def with_assessment(
     return (*(a for a in assessments if a.code != visit.code), entry)
 
 
-def check_response(rules: ResponseRules | None, code: str, response: Response | None) -> None:
-    """The Cheson category: refused at the baseline visit, required at every other visit."""
-    if rules is not None and code == rules.baseline_visit:
-        if response is not None:
-            raise ValueOutOfRange(
-                f"{code} is the baseline (the infusion day): no response is assessed there; "
-                "leave response empty",
-                field="response",
-            )
-        return
-    if response is None:
-        raise ValueOutOfRange(
-            f"response is required at {code} (CR, PR, SD, PD or NE)", field="response"
-        )
-
-
-def check_visit_assessment(
-    rules: ResponseRules | None,
-    disease: Disease,
+def corrected_assessments(
+    assessments: tuple[VisitAssessment, ...],
     code: str,
-    response: Response | None,
-    activity: DiseaseActivity | None,
-    glucocorticoid_mg_per_day: float | None,
-) -> None:
-    """What a completed visit must carry: no response at the baseline visit; after it, the
-    Cheson category, the disease's activity measure(s) and the glucocorticoid dose."""
-    check_response(rules, code, response)
-    if rules is None:
-        if activity is not None or glucocorticoid_mg_per_day is not None:
-            field = "activity" if activity is not None else "glucocorticoid_mg_per_day"
-            raise ValueOutOfRange(
-                "this protocol version records no disease activity at visits", field=field
-            )
-        return
-    own = rules.fields_for(disease)
-    foreign = [
-        name
-        for name in DiseaseActivity.model_fields
-        if activity is not None and getattr(activity, name) is not None and name not in own
-    ]
-    if foreign:
-        raise ValueOutOfRange(
-            f"{foreign[0]} is not a {disease} measure; {disease} visits record {', '.join(own)}",
-            field=f"activity.{foreign[0]}",
-        )
-    if code == rules.baseline_visit:
-        return  # activity and dose may be noted at the baseline; nothing is derived there
-    missing = missing_activity(rules, disease, activity)
-    if missing:
-        raise ValueOutOfRange(
-            f"{code} needs the {disease} activity measure {missing[0].split('.')[1]} "
-            f"({disease} visits record {', '.join(own)})",
-            field=missing[0],
-        )
-    if glucocorticoid_mg_per_day is None:
-        raise ValueOutOfRange(
-            f"{code} needs the glucocorticoid dose (prednisone equivalent, mg/day; 0 if none)",
-            field="glucocorticoid_mg_per_day",
-        )
+    field: str,
+    value: object,
+    responses: tuple[DerivedResponse, ...] | None,
+) -> tuple[VisitAssessment, ...]:
+    """The visit's assessment after a correction of its activity or glucocorticoid dose, with
+    the responses derived again when the correction carries them."""
+    entry = next((a for a in assessments if a.code == code), VisitAssessment(code=code))
+    if field == "activity":
+        update: dict[str, object] = {
+            "activity": None if value is None else DiseaseActivity.model_validate(value)
+        }
+    else:
+        update = {"glucocorticoid_mg_per_day": value}
+    if responses is not None:
+        update["responses"] = responses
+    corrected = entry.model_copy(update=update)
+    return (*(a for a in assessments if a.code != code), corrected)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from domain import commands as c
 from domain import events as e
+from domain.errors import ValueOutOfRange
 from domain.protocol import Protocol
-from domain.response import DerivedResponse, check_visit_assessment, derive_responses
+from domain.response import DerivedResponse, derive_responses
+from domain.response_checks import check_activity, check_visit_assessment
 from domain.state import SubjectState
 
-__all__ = ["visit_completed"]
+__all__ = ["ASSESSED_FIELDS", "check_assessment_correction", "rederived", "visit_completed"]
 
 
 def visit_completed(s: SubjectState, cmd: c.CompleteVisit, p: Protocol) -> e.VisitCompleted:
@@ -36,4 +38,39 @@ def visit_completed(s: SubjectState, cmd: c.CompleteVisit, p: Protocol) -> e.Vis
         activity=cmd.activity,
         glucocorticoid_mg_per_day=cmd.glucocorticoid_mg_per_day,
         responses=derived,
+    )
+
+
+# Visit fields whose correction changes the disease-specific responses.
+ASSESSED_FIELDS = ("activity", "glucocorticoid_mg_per_day")
+
+
+def check_assessment_correction(
+    s: SubjectState, cmd: c.CompleteVisit, field: str, p: Protocol
+) -> None:
+    """A corrected activity or dose is held to what the visit must carry."""
+    assert s.disease is not None
+    if p.response is None:
+        raise ValueOutOfRange(
+            "this protocol version records no disease activity at visits", field="field"
+        )
+    if field == "activity":
+        check_activity(p.response, s.disease, cmd.code, cmd.activity)
+    elif cmd.code != p.response.baseline_visit and cmd.glucocorticoid_mg_per_day is None:
+        raise ValueOutOfRange(
+            f"{cmd.code} needs the glucocorticoid dose (prednisone equivalent, mg/day; 0 if none)",
+            field="new_value",
+        )
+
+
+def rederived(
+    s: SubjectState, cmd: c.CompleteVisit, field: str, p: Protocol
+) -> tuple[DerivedResponse, ...] | None:
+    """The responses a corrected activity or dose gives; None when nothing is derived again."""
+    rules = p.response
+    if field not in ASSESSED_FIELDS or rules is None or cmd.code == rules.baseline_visit:
+        return None
+    assert s.disease is not None
+    return derive_responses(
+        rules, s.disease, cmd.activity, cmd.glucocorticoid_mg_per_day, s.response_baseline
     )

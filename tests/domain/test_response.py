@@ -302,3 +302,72 @@ def test_a_corrected_screening_score_is_the_baseline_of_later_visits() -> None:
     sri4 = next(r for r in m1.payload.responses if r.name.startswith("SRI-4"))
     assert sri4.met is False
     assert fold(j.events) == j.state
+
+
+def correct_m1(j: Journey, field: str, value: Any) -> list[Any]:
+    m1 = next(e.seq for e in reversed(j.events) if e.type == "visit.completed")
+    return j.send(
+        INVESTIGATOR,
+        c.RecordCorrection(
+            occurred_at=j.now, target_seq=m1, field=field, new_value=value, reason="source"
+        ),
+    )
+
+
+def followed_to_m1(protocol: Protocol = PROTOCOL) -> Journey:
+    j = journey("SLE", protocol)  # SLEDAI-2K 12 at screening
+    j.send(COORDINATOR, visit(j, "D0"))
+    fields = {"activity": {"sledai_2k": 4}, "glucocorticoid_mg_per_day": 5.0}
+    j.send(COORDINATOR, visit(j, "M1", response="PR", **fields))
+    return j
+
+
+def met(j: Journey) -> dict[str, bool | None]:
+    [assessment] = j.state.assessments
+    return {r.name: r.met for r in assessment.responses}
+
+
+def test_a_corrected_activity_or_dose_derives_the_responses_again() -> None:
+    j = followed_to_m1()
+    assert met(j)["DORIS remission"] is False
+    [event] = correct_m1(j, "activity", {"sledai_2k": 0})
+    assert event.payload.new_value["sledai_2k"] == 0
+    assert {r.name: r.met for r in event.payload.responses}["DORIS remission"] is True
+    assert met(j)["DORIS remission"] is True
+    correct_m1(j, "glucocorticoid_mg_per_day", 7.6)
+    assert met(j) == {
+        "DORIS remission": False,
+        "LLDAS": False,  # 7.6 > 7.5
+        "SRI-4 (SLEDAI-2K component)": True,
+    }
+    assert j.state.assessments[0].glucocorticoid_mg_per_day == 7.6
+    assert fold(j.events) == j.state
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("activity", {"sledai_2k": 1, "bvas": 2}, "not a SLE measure"),
+        ("activity", None, "needs the SLE activity measure"),
+        ("activity", {"sledai_2k": 200}, "less than or equal to 105"),
+        ("glucocorticoid_mg_per_day", None, "needs the glucocorticoid dose"),
+        ("glucocorticoid_mg_per_day", -1, "greater than or equal to 0"),
+    ],
+)
+def test_a_corrected_activity_or_dose_is_held_to_the_visits_rules(
+    field: str, value: Any, message: str
+) -> None:
+    j = followed_to_m1()
+    before = j.state
+    with pytest.raises(ValueOutOfRange, match=message) as refused:
+        correct_m1(j, field, value)
+    assert refused.value.field == "new_value"
+    assert j.state == before
+
+
+def test_without_response_rules_activity_is_no_correctable_field() -> None:
+    j = journey("SLE", PROTOCOL.model_copy(update={"response": None}))
+    j.send(COORDINATOR, visit(j, "D0", response="SD"))
+    with pytest.raises(ValueOutOfRange, match="records no disease activity") as refused:
+        correct_m1(j, "activity", {"sledai_2k": 1})
+    assert refused.value.field == "field"

@@ -16,7 +16,7 @@ from domain import events as ev
 from domain.eligibility import evaluate
 from domain.grading import crs_grade
 from domain.protocol import Protocol
-from domain.response import check_visit_assessment
+from domain.response_checks import check_visit_assessment
 from domain.subject import fold
 from domain.values import Phase
 from simulation.cohort import plan_cohort
