@@ -73,6 +73,10 @@ REFUSED: list[tuple[str, str, Any]] = [
     ("visit.completed", "completed_on", "2020-01-01"),  # before the infusion
     ("visit.completed", "completed_on", "2999-01-01"),
     ("visit.completed", "response", "great"),
+    ("visit.completed", "activity", {"sledai_2k": 200}),
+    ("visit.completed", "activity", {"sledai_2k": 2, "bvas": 1}),  # not an SLE measure
+    ("visit.completed", "glucocorticoid_mg_per_day", -1),
+    ("visit.completed", "glucocorticoid_mg_per_day", None),  # required after Day 0
     ("screening.recorded", "record.hemoglobin", {"value": "nan", "unit": "g/L"}),
     ("screening.recorded", "record.screening_date", "2999-01-01"),
     ("screening.recorded", "record.no_such_value", 1),
