@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -29,8 +30,9 @@ from domain.events import (
     seal,
 )
 from domain.subject import fold
+from store.projection import utc
 from store.schema import events, stream_heads
-from store.sql import SqlEventStore, _event_values
+from store.sql import SqlEventStore, envelope_text
 
 ACTOR = Actor(user_id="bench", role=Role.COORDINATOR)
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
@@ -58,6 +60,23 @@ def _stream(subject: str, length: int) -> list[Event]:
         [first, *rest], stream=subject, last_seq=0, last_hash=GENESIS_HASH, actor=ACTOR,
         recorded_at=T0, protocol_version="1.0",
     )  # fmt: skip
+
+
+def _event_values(event: Event, log_index: int) -> dict[str, Any]:
+    """One ``events`` row as ``append`` writes it (the store's own helper went with its fast
+    path, which writes driver statements)."""
+    return {
+        "log_index": log_index,
+        "stream": event.stream,
+        "seq": event.seq,
+        "type": event.type,
+        "occurred_at": utc(event.occurred_at),
+        "recorded_at": utc(event.recorded_at),
+        "actor_id": event.actor.user_id,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+        "envelope": envelope_text(event),
+    }
 
 
 def build(store: SqlEventStore, total: int, per_stream: int) -> None:
