@@ -71,6 +71,10 @@ async def test_print_a_label_check_at_the_bedside_twice_and_see_the_custody_time
     await nurse.locator(f"[id=\"unit-{product}\"] a:has-text('label')").click()
     image = nurse.locator("#label-image")
     await expect(image).to_be_visible()
+    # Visible is not loaded: on a busy machine the PNG may still be decoding.
+    await image.evaluate(
+        "img => img.complete ? null : new Promise(r => { img.onload = r; img.onerror = r; })"
+    )
     width = await image.evaluate("img => img.complete ? img.naturalWidth : 0")
     assert width > 0
     await nurse.click("#print-label")
