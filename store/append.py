@@ -28,11 +28,19 @@ from store.errors import ConflictingEvent, PrevHashMismatch, SeqConflict
 from store.fold_cache import FoldCache, Folded
 from store.projection import board_values, fold_state, snapshot_due
 from store.write_connections import WriteConnections
-from store.writers import EventRow, PostgresWriter, SqliteWriter, Writer, event_row
+from store.writers import (
+    BoardWrite,
+    EventRow,
+    PostgresWriter,
+    SqliteWriter,
+    Writer,
+    event_row,
+)
 
 __all__ = ["Appender"]
 
 _REGISTERED = "subject.registered"
+_STATE_COLUMNS = ("state", "state_seq")
 
 
 class _Plan:
@@ -40,7 +48,7 @@ class _Plan:
 
     def __init__(self) -> None:
         self.heads: list[tuple[str, int, str]] = []
-        self.boards: list[dict[str, Any]] = []
+        self.boards: list[BoardWrite] = []
         self.rows: list[EventRow] = []
         self.folded: dict[str, Folded] = {}
 
@@ -70,30 +78,56 @@ class Appender:
         for attempt in (1, 2):
             connection = self._connections.get()
             writer: Writer = (SqliteWriter if self._sqlite else PostgresWriter)(connection)
-            began = False
+            sent = False
             try:
-                heads = writer.begin(streams, opening)
-                began = True
-                result, plan = self._plan(writer, groups, heads)
-                if plan.rows:
-                    writer.write(plan.heads, plan.boards, plan.rows)
-                else:
-                    writer.rollback()
+                outcome: tuple[AppendResult, _Plan] | None = None
+                assumed = self._continued_head(groups)
+                if assumed is not None and isinstance(writer, PostgresWriter):
+                    outcome = self._plan(writer, groups, assumed)
+                    plan = outcome[1]
+                    sent = True
+                    (head,) = assumed.values()
+                    if not writer.write_continuing(head, plan.heads, plan.boards, plan.rows):
+                        outcome = None  # another process moved the head: the ordinary way
+                if outcome is None:
+                    heads = writer.begin(streams, opening)
+                    sent = True
+                    outcome = self._plan(writer, groups, heads)
+                    plan = outcome[1]
+                    if plan.rows:
+                        writer.write(plan.heads, plan.boards, plan.rows)
+                    else:
+                        writer.rollback()
             except self._dialect.loaded_dbapi.Error as exc:
                 wrapped = self._wrap(exc, connection, writer)
-                # A connection that died before anything was sent (a stale socket after a
-                # database restart) is retried once on a fresh one: nothing can have committed.
-                if attempt == 1 and not began and wrapped.connection_invalidated:
+                # A connection that died before anything that can commit was sent (a stale
+                # socket after a database restart) is retried once on a fresh one.
+                if attempt == 1 and not sent and wrapped.connection_invalidated:
                     continue
                 raise wrapped from exc
             except BaseException:
                 _quietly_rollback(writer, self._connections, connection)
                 raise
             self._connections.put(connection)
+            result, plan = outcome
             for stream, folded in plan.folded.items():
                 self._cache.put(stream, folded)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _continued_head(self, groups: dict[str, StreamBatch]) -> dict[str, StreamHead] | None:
+        """The head a one-stream batch continues, if this process holds the fold up to it.
+
+        Usually still the stored head (this process wrote it); PostgreSQL then needs no round
+        trip to lock and read it first, and finds out in the same transaction if it moved.
+        """
+        if self._sqlite or len(groups) != 1:
+            return None
+        ((stream, group),) = groups.items()
+        first = group.events[0]
+        if first.seq == 1 or self._cache.get(stream, first.seq - 1, first.prev_hash) is None:
+            return None
+        return {stream: StreamHead(first.seq - 1, first.prev_hash)}
 
     def _wrap(self, exc: Any, connection: Any, writer: Writer) -> sa_exc.DBAPIError:
         """The error as SQLAlchemy would raise it; the connection kept only if it still works."""
@@ -153,12 +187,15 @@ class Appender:
         state = fold_state(new, folded.state) if subject else None
         last = new[-1]
         state_seq = folded.state_seq
+        board = None
         if state is not None:
             with_state = snapshot_due(state_seq, state.last_seq)
-            plan.boards.append(board_values(state, last.recorded_at, with_state=with_state))
+            values = board_values(state, last.recorded_at, with_state=with_state)
+            plan.boards.append(BoardWrite(values, folded.board))
+            board = {k: v for k, v in values.items() if k not in _STATE_COLUMNS}
             if with_state:
                 state_seq = state.last_seq
-        plan.folded[stream] = Folded(last.seq, last.hash, state, state_seq)
+        plan.folded[stream] = Folded(last.seq, last.hash, state, state_seq, board)
 
 
 def _check_stored(writer: Writer, group: StreamBatch, head: StreamHead) -> int:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from domain.state import SubjectState
 
@@ -26,13 +28,15 @@ class Folded:
     """A stream's fold up to its head ``(seq, hash)``; ``state`` None for a non-subject stream.
 
     ``state_seq`` is the seq of the state the board row stores (0: none), so the appender knows
-    when to store it again without reading the row.
+    when to store it again without reading the row; ``board`` the row's columns as this process
+    last wrote them (None: not known), so it can write only what changed.
     """
 
     seq: int
     hash: str
     state: SubjectState | None
     state_seq: int
+    board: Mapping[str, Any] | None = None
 
 
 class FoldCache:

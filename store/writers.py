@@ -7,7 +7,8 @@ in UTC; PostgreSQL gets aware datetimes).
 
 PostgreSQL: the transaction is two round trips. The first begins and locks the heads; the second
 writes the heads and board rows, then takes the store-wide log lock, inserts the events numbered
-from the current end of the log, and commits. The log lock is taken last and held only for the
+from the current end of the log, and commits. A batch continuing the head this process wrote
+last needs only the second (``write_continuing``). The log lock is taken last and held only for the
 insert and the commit, so ``log_index`` stays gapless and in commit order while everything else
 of concurrent appends (locking heads, checks, folding, board rows) runs side by side. Nothing
 waits for a row lock while holding the log lock, so the order cannot deadlock.
@@ -15,18 +16,27 @@ waits for a row lock while holding the log lock, so the order cannot deadlock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from psycopg import ClientCursor
+from psycopg.errors import SerializationFailure
 from psycopg.pq import TransactionStatus
 
 from domain.canonical import GENESIS_HASH
 from domain.events import Event
 from store.base import StreamHead
 
-__all__ = ["PG_LOG_LOCK", "EventRow", "PostgresWriter", "SqliteWriter", "Writer", "event_row"]
+__all__ = [
+    "PG_LOG_LOCK",
+    "BoardWrite",
+    "EventRow",
+    "PostgresWriter",
+    "SqliteWriter",
+    "Writer",
+    "event_row",
+]
 
 # Arbitrary constant: the PostgreSQL advisory lock that hands out Merkle log indexes in commit
 # order (SQLite's BEGIN IMMEDIATE already serialises every append).
@@ -41,6 +51,13 @@ _BOARD_COLUMNS = (
     "last_seq", "updated_at", "row_json",
 )  # fmt: skip
 _STATE_COLUMNS = ("state", "state_seq")
+
+
+class BoardWrite(NamedTuple):
+    """A subject's new board columns, and the ones this process last wrote (None: unknown)."""
+
+    values: dict[str, Any]
+    previous: Mapping[str, Any] | None
 
 
 def _utc(moment: datetime) -> datetime:
@@ -136,7 +153,7 @@ class Writer(Protocol):
     def write(
         self,
         heads: Sequence[tuple[str, int, str]],
-        boards: Sequence[dict[str, Any]],
+        boards: Sequence[BoardWrite],
         rows: Sequence[EventRow],
     ) -> None:
         """Write heads, board rows and events, and commit."""
@@ -192,16 +209,30 @@ class SqliteWriter(_Reads):
     def write(
         self,
         heads: Sequence[tuple[str, int, str]],
-        boards: Sequence[dict[str, Any]],
+        boards: Sequence[BoardWrite],
         rows: Sequence[EventRow],
     ) -> None:
         conn = self._conn
         conn.executemany(self._sql["event_insert"], rows)
         conn.executemany(self._sql["head_upsert"], heads)
-        for values in boards:
-            key = "board_with_state" if "state" in values else "board"
-            conn.execute(self._sql[key], _board_params(values, sqlite=True))
+        for values, previous in boards:
+            if previous is None or not self._update_board(values, previous):
+                key = "board_with_state" if "state" in values else "board"
+                conn.execute(self._sql[key], _board_params(values, sqlite=True))
         conn.execute("COMMIT")
+
+    def _update_board(self, values: dict[str, Any], previous: Mapping[str, Any]) -> bool:
+        """Set only the columns that changed; False if the row is not there (deleted).
+
+        SQLite rewrites the entry of every index on a column a SET names, changed or not: the
+        phase, disease and dose level seldom change, and their indexes stay untouched.
+        """
+        changed = [c for c in values if c != "subject_id" and previous.get(c) != values[c]]
+        assignments = ", ".join(f"{c} = ?" for c in changed)
+        sql = f"UPDATE subject_board SET {assignments} WHERE subject_id = ?"
+        params = [_sqlite_value(values[c]) for c in changed]
+        cursor = self._conn.execute(sql, (*params, values["subject_id"]))
+        return bool(cursor.rowcount == 1)
 
     def rollback(self) -> None:
         if self._conn.in_transaction:
@@ -227,6 +258,7 @@ class PostgresWriter(_Reads):
             "ON CONFLICT (stream) DO NOTHING"
         ),
         "log_lock": "SELECT pg_advisory_xact_lock(%s)",
+        "move_head": "SELECT store_move_head(%s, %s, %s, %s, %s)",
     }
 
     def _send(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
@@ -256,19 +288,50 @@ class PostgresWriter(_Reads):
     def write(
         self,
         heads: Sequence[tuple[str, int, str]],
-        boards: Sequence[dict[str, Any]],
+        boards: Sequence[BoardWrite],
         rows: Sequence[EventRow],
     ) -> None:
+        statements = [(self._sql["head_upsert"], head) for head in heads]
+        self._send([*statements, *self._rest(boards, rows)])
+
+    def write_continuing(
+        self,
+        expected: StreamHead,
+        heads: Sequence[tuple[str, int, str]],
+        boards: Sequence[BoardWrite],
+        rows: Sequence[EventRow],
+    ) -> bool:
+        """The whole append of one stream in one round trip, if its head is still ``expected``.
+
+        For a batch continuing the head this process last wrote: ``store_move_head`` (migration
+        0006) moves and locks the head only from exactly ``expected``, else fails the transaction
+        with a serialization failure, and nothing is written (False: take the ordinary way).
+        """
+        ((stream, seq, digest),) = heads
         statements: list[tuple[str, tuple[Any, ...]]] = [
-            (self._sql["head_upsert"], head) for head in heads
+            ("BEGIN", ()),
+            (self._sql["move_head"], (stream, expected.seq, expected.hash, seq, digest)),
+            *self._rest(boards, rows),
         ]
-        for values in boards:
+        try:
+            self._send(statements)
+        except SerializationFailure:
+            self._conn.execute("ROLLBACK")
+            return False
+        return True
+
+    def _rest(
+        self, boards: Sequence[BoardWrite], rows: Sequence[EventRow]
+    ) -> list[tuple[str, tuple[Any, ...]]]:
+        """Board rows, the log lock, the events and COMMIT: the end of every append."""
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for values, _ in boards:
             key = "board_with_state" if "state" in values else "board"
             statements.append((self._sql[key], _board_params(values, sqlite=False)))
         statements.append((self._sql["log_lock"], (PG_LOG_LOCK,)))
         statements += [(self._sql["event_insert"], row) for row in rows]
         statements.append(("COMMIT", ()))
-        self._send(statements)
+        return statements
 
     def rollback(self) -> None:
         if self._conn.info.transaction_status != TransactionStatus.IDLE:

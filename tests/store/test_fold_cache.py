@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from domain import subject
 from domain.events import DeviationOpened, Event
+from store.errors import ConflictingEvent
 from store.fold_cache import FoldCache, Folded
 from store.projection import BoardRow
 from store.schema import subject_board
@@ -112,3 +113,23 @@ def test_the_cache_forgets_the_least_recently_used_stream_first() -> None:
     assert cache.get("C", 1, events[0].hash) is entry
     with pytest.raises(ValueError, match="capacity"):
         FoldCache(capacity=-1)
+
+
+def test_a_batch_continuing_this_process_last_write_is_refused_if_another_moved_the_head(
+    store_url: str,
+) -> None:
+    # On PostgreSQL the first store sends such a batch in one round trip, trusting its memory of
+    # the head; the head it finds moved must refuse the batch exactly as the ordinary way does.
+    mine = Chain("S-001")
+    with SqlEventStore(store_url) as one, SqlEventStore(store_url) as two:
+        one.append(mine.next(*to_infusion("S-001")))
+        rival = Chain("S-001")
+        rival.seq, rival.hash, rival.clock = mine.seq, mine.hash, mine.clock
+        two.append(rival.next(deviation(1)))
+
+        with pytest.raises(ConflictingEvent):
+            one.append(mine.next(deviation(2)))
+
+        assert one.count_events() == 10
+        assert one.head("S-001") == (10, rival.hash)
+        assert one.board_row("S-001") == folded(one, "S-001")

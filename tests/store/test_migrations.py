@@ -30,7 +30,7 @@ def test_migrated_schema_matches_the_tables_the_store_queries(store_url: str) ->
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == "0005"
+            assert context.get_current_revision() == "0006"
     finally:
         engine.dispose()
 
