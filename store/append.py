@@ -57,7 +57,8 @@ class Appender:
     """The write path of one store: its connections, its dialect and its fold cache."""
 
     def __init__(self, engine: Engine, cache: FoldCache) -> None:
-        self._connections = WriteConnections(engine)
+        sqlite = engine.dialect.name == "sqlite"
+        self._connections = WriteConnections(engine, None if sqlite else PostgresWriter.prepare)
         self._dialect = engine.dialect
         self._cache = cache
         self._sqlite = engine.dialect.name == "sqlite"
@@ -76,7 +77,7 @@ class Appender:
         streams = sorted(groups)
         opening = [s for s in streams if groups[s].events[0].seq == 1]
         for attempt in (1, 2):
-            connection = self._connections.get()
+            connection = self._connect()
             writer: Writer = (SqliteWriter if self._sqlite else PostgresWriter)(connection)
             sent = False
             try:
@@ -129,13 +130,14 @@ class Appender:
             return None
         return {stream: StreamHead(first.seq - 1, first.prev_hash)}
 
-    def _wrap(self, exc: Any, connection: Any, writer: Writer) -> sa_exc.DBAPIError:
-        """The error as SQLAlchemy would raise it; the connection kept only if it still works."""
-        dead = bool(self._dialect.is_disconnect(exc, connection, None))
-        if dead:
-            self._connections.discard(connection)
-        else:
-            _quietly_rollback(writer, self._connections, connection)
+    def _connect(self) -> Any:
+        try:
+            return self._connections.get()
+        except self._dialect.loaded_dbapi.Error as exc:  # preparing a new connection failed
+            dead = bool(self._dialect.is_disconnect(exc, None, None))
+            raise self._wrapped(exc, dead) from exc
+
+    def _wrapped(self, exc: Any, dead: bool) -> sa_exc.DBAPIError:
         wrapped = sa_exc.DBAPIError.instance(
             "event store append",
             None,
@@ -146,6 +148,15 @@ class Appender:
         )
         assert isinstance(wrapped, sa_exc.DBAPIError)  # orig is a DB-API error
         return wrapped
+
+    def _wrap(self, exc: Any, connection: Any, writer: Writer) -> sa_exc.DBAPIError:
+        """The error as SQLAlchemy would raise it; the connection kept only if it still works."""
+        dead = bool(self._dialect.is_disconnect(exc, connection, None))
+        if dead:
+            self._connections.discard(connection)
+        else:
+            _quietly_rollback(writer, self._connections, connection)
+        return self._wrapped(exc, dead)
 
     def _plan(
         self, writer: Writer, groups: dict[str, StreamBatch], heads: dict[str, StreamHead]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -21,8 +22,10 @@ _KEEP = 4
 
 
 class WriteConnections:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, setup: Callable[[Any], None] | None = None) -> None:
+        """``setup`` runs once on each new connection (PostgreSQL prepares statements)."""
         self._engine = engine
+        self._setup = setup
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -38,6 +41,12 @@ class WriteConnections:
         proxied.detach()
         if self._engine.dialect.name == "postgresql":
             connection.autocommit = True  # type: ignore[union-attr]
+        if self._setup is not None:
+            try:
+                self._setup(connection)
+            except BaseException:
+                self.discard(connection)
+                raise
         return connection
 
     def put(self, connection: Any) -> None:

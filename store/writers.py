@@ -51,6 +51,11 @@ _BOARD_COLUMNS = (
     "last_seq", "updated_at", "row_json",
 )  # fmt: skip
 _STATE_COLUMNS = ("state", "state_seq")
+# PostgreSQL types of the board columns, in order (prepared statements declare them).
+_BOARD_TYPES = (
+    "text, text, text, text, text, date, text, date, date, date, integer, integer, "
+    "timestamptz, text"
+)
 
 
 class BoardWrite(NamedTuple):
@@ -261,6 +266,36 @@ class PostgresWriter(_Reads):
         "move_head": "SELECT store_move_head(%s, %s, %s, %s, %s)",
     }
 
+    # The statements every append sends, prepared once per connection (``prepare``): planning
+    # them again in every transaction cost the server more than running them.
+    _TYPES: ClassVar[dict[str, str]] = {
+        "head_upsert": "text, integer, text",
+        "board": _BOARD_TYPES,
+        "board_with_state": f"{_BOARD_TYPES}, text, integer",
+        "log_lock": "bigint",
+        "event_insert": "text, integer, text, timestamptz, timestamptz, text, text, text, text",
+        "move_head": "text, integer, text, integer, text",
+    }
+    _run: ClassVar[dict[str, str]] = {
+        key: f"EXECUTE store_{key}({', '.join(['%s'] * (types.count(',') + 1))})"
+        for key, types in _TYPES.items()
+    }
+
+    @classmethod
+    def prepare(cls, connection: Any) -> None:
+        """Prepare the append's statements on a new connection (they last as long as it)."""
+        statements = []
+        for key, types in cls._TYPES.items():
+            body = cls._sql[key]
+            for number in range(1, types.count(",") + 2):
+                body = body.replace("%s", f"${number}", 1)
+            statements.append(f"PREPARE store_{key} ({types}) AS {body}")
+        cursor = ClientCursor(connection)
+        try:
+            cursor.execute("; ".join(statements))
+        finally:
+            cursor.close()
+
     def _send(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
         """Run the statements as one message; the rows of the last that returns any."""
         sql = "; ".join(statement for statement, _ in statements)
@@ -291,7 +326,7 @@ class PostgresWriter(_Reads):
         boards: Sequence[BoardWrite],
         rows: Sequence[EventRow],
     ) -> None:
-        statements = [(self._sql["head_upsert"], head) for head in heads]
+        statements = [(self._run["head_upsert"], head) for head in heads]
         self._send([*statements, *self._rest(boards, rows)])
 
     def write_continuing(
@@ -310,7 +345,7 @@ class PostgresWriter(_Reads):
         ((stream, seq, digest),) = heads
         statements: list[tuple[str, tuple[Any, ...]]] = [
             ("BEGIN", ()),
-            (self._sql["move_head"], (stream, expected.seq, expected.hash, seq, digest)),
+            (self._run["move_head"], (stream, expected.seq, expected.hash, seq, digest)),
             *self._rest(boards, rows),
         ]
         try:
@@ -327,9 +362,9 @@ class PostgresWriter(_Reads):
         statements: list[tuple[str, tuple[Any, ...]]] = []
         for values, _ in boards:
             key = "board_with_state" if "state" in values else "board"
-            statements.append((self._sql[key], _board_params(values, sqlite=False)))
-        statements.append((self._sql["log_lock"], (PG_LOG_LOCK,)))
-        statements += [(self._sql["event_insert"], row) for row in rows]
+            statements.append((self._run[key], _board_params(values, sqlite=False)))
+        statements.append((self._run["log_lock"], (PG_LOG_LOCK,)))
+        statements += [(self._run["event_insert"], row) for row in rows]
         statements.append(("COMMIT", ()))
         return statements
 
