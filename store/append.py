@@ -83,7 +83,7 @@ class Appender:
             try:
                 outcome: tuple[AppendResult, _Plan] | None = None
                 assumed = self._continued_head(groups)
-                if assumed is not None and isinstance(writer, PostgresWriter):
+                if assumed is not None:
                     outcome = self._plan(writer, groups, assumed)
                     plan = outcome[1]
                     sent = True
@@ -119,10 +119,10 @@ class Appender:
     def _continued_head(self, groups: dict[str, StreamBatch]) -> dict[str, StreamHead] | None:
         """The head a one-stream batch continues, if this process holds the fold up to it.
 
-        Usually still the stored head (this process wrote it); PostgreSQL then needs no round
-        trip to lock and read it first, and finds out in the same transaction if it moved.
+        Usually still the stored head (this process wrote it): the append then need not read it
+        first (on PostgreSQL a round trip), and finds out in the same transaction if it moved.
         """
-        if self._sqlite or len(groups) != 1:
+        if len(groups) != 1:
             return None
         ((stream, group),) = groups.items()
         first = group.events[0]

@@ -164,6 +164,17 @@ class Writer(Protocol):
         """Write heads, board rows and events, and commit."""
         ...
 
+    def write_continuing(
+        self,
+        expected: StreamHead,
+        heads: Sequence[tuple[str, int, str]],
+        boards: Sequence[BoardWrite],
+        rows: Sequence[EventRow],
+    ) -> bool:
+        """Begin, write and commit one stream's append if its head is still ``expected``; False
+        (nothing written, no transaction open) if it is not."""
+        ...
+
     def rollback(self) -> None: ...
 
 
@@ -201,7 +212,12 @@ class SqliteWriter(_Reads):
     """BEGIN IMMEDIATE serialises every writer of the file, so heads need no row locks."""
 
     sqlite = True
-    _sql: ClassVar[dict[str, str]] = _statements("?")
+    _sql: ClassVar[dict[str, str]] = {
+        **_statements("?"),
+        "move_head": (
+            "UPDATE stream_heads SET seq = ?, hash = ? WHERE stream = ? AND seq = ? AND hash = ?"
+        ),
+    }
 
     def begin(self, streams: Sequence[str], new: Sequence[str]) -> dict[str, StreamHead]:
         self._conn.execute("BEGIN IMMEDIATE")
@@ -217,9 +233,32 @@ class SqliteWriter(_Reads):
         boards: Sequence[BoardWrite],
         rows: Sequence[EventRow],
     ) -> None:
+        self._conn.executemany(self._sql["head_upsert"], heads)
+        self._rest(boards, rows)
+
+    def write_continuing(
+        self,
+        expected: StreamHead,
+        heads: Sequence[tuple[str, int, str]],
+        boards: Sequence[BoardWrite],
+        rows: Sequence[EventRow],
+    ) -> bool:
+        """The append of one stream without reading its head first, if it is still ``expected``:
+        the head moves only from there, and anything else rolls back (False)."""
+        ((stream, seq, digest),) = heads
+        self._conn.execute("BEGIN IMMEDIATE")
+        moved = self._conn.execute(
+            self._sql["move_head"], (seq, digest, stream, expected.seq, expected.hash)
+        )
+        if moved.rowcount != 1:
+            self._conn.execute("ROLLBACK")
+            return False
+        self._rest(boards, rows)
+        return True
+
+    def _rest(self, boards: Sequence[BoardWrite], rows: Sequence[EventRow]) -> None:
         conn = self._conn
         conn.executemany(self._sql["event_insert"], rows)
-        conn.executemany(self._sql["head_upsert"], heads)
         for values, previous in boards:
             if previous is None or not self._update_board(values, previous):
                 key = "board_with_state" if "state" in values else "board"
