@@ -64,8 +64,7 @@ class BoardRow(BaseModel):
     @classmethod
     def from_state(cls, state: SubjectState, updated_at: datetime | None) -> BoardRow:
         """The row for a folded subject; ``updated_at`` is its last event's ``recorded_at``."""
-        # Every value comes typed from the validated state: validating it again is only cost.
-        return cls.model_construct(
+        return cls(
             subject_id=state.subject_id,
             disease=state.disease,
             phase=state.phase,
