@@ -20,10 +20,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, NamedTuple, Protocol
 
-from psycopg import ClientCursor
-from psycopg.errors import SerializationFailure
-from psycopg.pq import TransactionStatus
-
 from domain.canonical import GENESIS_HASH
 from domain.events import Event
 from store.base import StreamHead
@@ -329,6 +325,8 @@ class PostgresWriter(_Reads):
             for number in range(1, types.count(",") + 2):
                 body = body.replace("%s", f"${number}", 1)
             statements.append(f"PREPARE store_{key} ({types}) AS {body}")
+        from psycopg import ClientCursor  # here: a SQLite process need not import psycopg
+
         cursor = ClientCursor(connection)
         try:
             cursor.execute("; ".join(statements))
@@ -339,6 +337,8 @@ class PostgresWriter(_Reads):
         """Run the statements as one message; the rows of the last that returns any."""
         sql = "; ".join(statement for statement, _ in statements)
         params = tuple(value for _, values in statements for value in values)
+        from psycopg import ClientCursor
+
         cursor = ClientCursor(self._conn)
         try:
             cursor.execute(sql, params)
@@ -387,6 +387,8 @@ class PostgresWriter(_Reads):
             (self._run["move_head"], (stream, expected.seq, expected.hash, seq, digest)),
             *self._rest(boards, rows),
         ]
+        from psycopg.errors import SerializationFailure
+
         try:
             self._send(statements)
         except SerializationFailure:
@@ -408,5 +410,7 @@ class PostgresWriter(_Reads):
         return statements
 
     def rollback(self) -> None:
+        from psycopg.pq import TransactionStatus
+
         if self._conn.info.transaction_status != TransactionStatus.IDLE:
             self._conn.execute("ROLLBACK")
