@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.payload import Payload
 from domain.values import ScheduledVisit
 
 __all__ = [
@@ -18,13 +19,7 @@ __all__ = [
 ]
 
 
-class _AmendmentPayload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
-
-
-class ProtocolAmendmentRegistered(_AmendmentPayload):
+class ProtocolAmendmentRegistered(Payload):
     """On the trial's protocol stream: the PI signed a new protocol version into force."""
 
     type: Literal["protocol.amendment_registered"] = "protocol.amendment_registered"
@@ -53,7 +48,7 @@ class VisitChange(BaseModel):
     new_window: tuple[date, date] | None = None
 
 
-class ProtocolAmended(_AmendmentPayload):
+class ProtocolAmended(Payload):
     """A running subject moved onto a new protocol version at a safe point."""
 
     type: Literal["protocol.amended"] = "protocol.amended"
@@ -70,14 +65,14 @@ class ProtocolAmended(_AmendmentPayload):
     reconsent_due_on: date | None = None
 
 
-class ReconsentRecorded(_AmendmentPayload):
+class ReconsentRecorded(Payload):
     type: Literal["consent.reconsent_recorded"] = "consent.reconsent_recorded"
     decision: Literal["signed", "declined"]
     consent_version: str
     decided_on: date
 
 
-class ReconsentOverdue(_AmendmentPayload):
+class ReconsentOverdue(Payload):
     type: Literal["consent.reconsent_overdue"] = "consent.reconsent_overdue"
     consent_version: str
     due_on: date

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.inputs import InputModel
+from domain.payload import Payload
 
 __all__ = [
     "BedsideCheckFailed",
@@ -27,12 +28,6 @@ __all__ = [
 ]
 
 Negative = Literal["negative", "positive"]
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
 
 
 class CertificateOfAnalysis(InputModel):
@@ -56,7 +51,7 @@ class TemperatureReading(BaseModel):
     celsius: float
 
 
-class CoiAssigned(_Payload):
+class CoiAssigned(Payload):
     type: Literal["coi.assigned"] = "coi.assigned"
     coi: str
     facility_code: str
@@ -64,7 +59,7 @@ class CoiAssigned(_Payload):
     sequence: int
 
 
-class SlotsBooked(_Payload):
+class SlotsBooked(Payload):
     """The apheresis and manufacturing slots booked for the subject (again, when rescheduled)."""
 
     type: Literal["custody.slots_booked"] = "custody.slots_booked"
@@ -76,7 +71,7 @@ class SlotsBooked(_Payload):
     rescheduled: bool = False
 
 
-class CustodyHandoff(_Payload):
+class CustodyHandoff(Payload):
     type: Literal["custody.handoff"] = "custody.handoff"
     unit_id: str
     step: str
@@ -89,7 +84,7 @@ class CustodyHandoff(_Payload):
     volume_ml: float | None = None
 
 
-class ProductManufactured(_Payload):
+class ProductManufactured(Payload):
     type: Literal["custody.manufactured"] = "custody.manufactured"
     unit_id: str
     parent_unit_id: str
@@ -100,7 +95,7 @@ class ProductManufactured(_Payload):
     holder: str
 
 
-class QualityReleased(_Payload):
+class QualityReleased(Payload):
     type: Literal["quality.released"] = "quality.released"
     unit_id: str
     lot: str
@@ -108,7 +103,7 @@ class QualityReleased(_Payload):
     coa: CertificateOfAnalysis
 
 
-class QualityOutOfSpec(_Payload):
+class QualityOutOfSpec(Payload):
     """Results outside the acceptance limits: the lot waits for the PI's use/not-use decision."""
 
     type: Literal["quality.out_of_spec"] = "quality.out_of_spec"
@@ -119,7 +114,7 @@ class QualityOutOfSpec(_Payload):
     failures: tuple[str, ...]
 
 
-class OutOfSpecDecided(_Payload):
+class OutOfSpecDecided(Payload):
     """The PI's signed decision on an out-of-specification lot; the actor is the signer."""
 
     type: Literal["quality.oos_decided"] = "quality.oos_decided"
@@ -128,7 +123,7 @@ class OutOfSpecDecided(_Payload):
     statement: str
 
 
-class TemperatureLogChecked(_Payload):
+class TemperatureLogChecked(Payload):
     type: Literal["temperature.log_checked"] = "temperature.log_checked"
     unit_id: str
     logger_id: str
@@ -141,21 +136,21 @@ class TemperatureLogChecked(_Payload):
     excursions: tuple[TemperatureReading, ...]
 
 
-class UnitQuarantined(_Payload):
+class UnitQuarantined(Payload):
     type: Literal["custody.quarantined"] = "custody.quarantined"
     unit_id: str
     cause: Literal["temperature_excursion", "thaw_time_exceeded", "not_used"]
     detail: str
 
 
-class CustodyOverdue(_Payload):
+class CustodyOverdue(Payload):
     type: Literal["custody.overdue"] = "custody.overdue"
     unit_id: str
     timer: Literal["fresh_transit", "thaw_to_infusion"]
     due_at: datetime
 
 
-class BedsideVerified(_Payload):
+class BedsideVerified(Payload):
     """One of the two bedside verifications; ``complete`` on the second, by another person."""
 
     type: Literal["bedside_check.verified"] = "bedside_check.verified"
@@ -167,7 +162,7 @@ class BedsideVerified(_Payload):
     complete: bool
 
 
-class BedsideCheckFailed(_Payload):
+class BedsideCheckFailed(Payload):
     """A bedside identity check that did not match: recorded on purpose, it is a security fact."""
 
     type: Literal["bedside_check.failed"] = "bedside_check.failed"

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.payload import Payload
 from domain.values import Disease, Route, Sex
 
 __all__ = [
@@ -22,13 +23,7 @@ __all__ = [
 ]
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
-
-
-class SubjectRegistered(_Payload):
+class SubjectRegistered(Payload):
     type: Literal["subject.registered"] = "subject.registered"
     subject_id: str
     disease: Disease
@@ -37,14 +32,14 @@ class SubjectRegistered(_Payload):
     site_id: str
 
 
-class ConsentSigned(_Payload):
+class ConsentSigned(Payload):
     type: Literal["consent.signed"] = "consent.signed"
     consent_version: str
     signed_on: date
     childbearing_potential: bool
 
 
-class ConsentWithdrawn(_Payload):
+class ConsentWithdrawn(Payload):
     type: Literal["consent.withdrawn"] = "consent.withdrawn"
     withdrawn_on: date
 
@@ -57,26 +52,26 @@ class CriterionSummary(BaseModel):
     reason: str
 
 
-class ScreeningRecorded(_Payload):
+class ScreeningRecorded(Payload):
     type: Literal["screening.recorded"] = "screening.recorded"
     record: dict[str, Any]
     eligible: bool
     criteria: tuple[CriterionSummary, ...]
 
 
-class EligibilitySigned(_Payload):
+class EligibilitySigned(Payload):
     type: Literal["eligibility.signed"] = "eligibility.signed"
     decision: Literal["eligible", "not_eligible"]
     screening_seq: int
 
 
-class ScreenFailed(_Payload):
+class ScreenFailed(Payload):
     type: Literal["screening.failed"] = "screening.failed"
     cause: Literal["not_eligible", "window_expired"]
     detail: str
 
 
-class SubjectEnrolled(_Payload):
+class SubjectEnrolled(Payload):
     type: Literal["subject.enrolled"] = "subject.enrolled"
     dose_level: str
     route: Route

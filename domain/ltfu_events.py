@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.ltfu_commands import AttemptMethod, ContactMode, DelayedAeCategory
+from domain.payload import Payload
 from domain.values import ScheduledVisit
 
 __all__ = [
@@ -18,13 +17,7 @@ __all__ = [
 ]
 
 
-class _LtfuPayload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
-
-
-class LtfuConsentRecorded(_LtfuPayload):
+class LtfuConsentRecorded(Payload):
     type: Literal["ltfu.consent_recorded"] = "ltfu.consent_recorded"
     decision: Literal["signed", "refused"]
     decided_on: date
@@ -36,7 +29,7 @@ class LtfuConsentRecorded(_LtfuPayload):
     schedule: tuple[ScheduledVisit, ...] = ()
 
 
-class LtfuVisitCompleted(_LtfuPayload):
+class LtfuVisitCompleted(Payload):
     type: Literal["ltfu.visit_completed"] = "ltfu.visit_completed"
     code: str
     completed_on: date
@@ -44,7 +37,7 @@ class LtfuVisitCompleted(_LtfuPayload):
     samples: tuple[str, ...] = ()
 
 
-class LtfuContactAttempted(_LtfuPayload):
+class LtfuContactAttempted(Payload):
     type: Literal["ltfu.contact_attempted"] = "ltfu.contact_attempted"
     attempted_on: date
     method: AttemptMethod
@@ -53,7 +46,7 @@ class LtfuContactAttempted(_LtfuPayload):
     failed_in_a_row: int
 
 
-class DelayedAdverseEventRecorded(_LtfuPayload):
+class DelayedAdverseEventRecorded(Payload):
     type: Literal["ltfu.delayed_ae_recorded"] = "ltfu.delayed_ae_recorded"
     category: DelayedAeCategory
     term: str

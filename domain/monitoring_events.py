@@ -1,7 +1,7 @@
 """Event payloads of the monitors' and the PI's oversight: queries, SDV, signatures, locks.
 
 Kept apart from ``domain.events`` (which folds them into its union) so the oversight records
-read as one vocabulary; the base mirrors ``events._Payload``.
+read as one vocabulary.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from domain.payload import Payload
 
 __all__ = [
     "CasebookLocked",
@@ -30,13 +32,7 @@ __all__ = [
 SignatureMeaning = Literal["authorship", "review", "approval", "responsibility"]
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
-
-
-class QueryOpened(_Payload):
+class QueryOpened(Payload):
     """A data clarification request on one recorded event (and optionally one of its fields)."""
 
     type: Literal["query.opened"] = "query.opened"
@@ -48,24 +44,24 @@ class QueryOpened(_Payload):
     question: str
 
 
-class QueryAnswered(_Payload):
+class QueryAnswered(Payload):
     type: Literal["query.answered"] = "query.answered"
     query_id: str
     answer: str
 
 
-class QueryClosed(_Payload):
+class QueryClosed(Payload):
     type: Literal["query.closed"] = "query.closed"
     query_id: str
 
 
-class QueryReopened(_Payload):
+class QueryReopened(Payload):
     type: Literal["query.reopened"] = "query.reopened"
     query_id: str
     question: str
 
 
-class SourceVerified(_Payload):
+class SourceVerified(Payload):
     """The monitor compared a form's recorded data with the source documents."""
 
     type: Literal["sdv.verified"] = "sdv.verified"
@@ -75,7 +71,7 @@ class SourceVerified(_Payload):
     level: Literal["none", "partial", "full"]
 
 
-class SdvReset(_Payload):
+class SdvReset(Payload):
     """Verified data changed afterwards; the form is "not verified" again."""
 
     type: Literal["sdv.reset"] = "sdv.reset"
@@ -99,7 +95,7 @@ class SignedRef(BaseModel):
     hash: str | None = None
 
 
-class SignatureApplied(_Payload):
+class SignatureApplied(Payload):
     """An electronic signature (21 CFR 11.50, 11.70, 11.200) bound to the events it signs."""
 
     type: Literal["signature.applied"] = "signature.applied"
@@ -114,22 +110,22 @@ class SignatureApplied(_Payload):
     method: Literal["password_reentry"] = "password_reentry"
 
 
-class CasebookLocked(_Payload):
+class CasebookLocked(Payload):
     type: Literal["casebook.locked"] = "casebook.locked"
     # "casebook" (everything) or one visit's form, e.g. "visit:M1".
     scope: str
 
 
-class CasebookUnlocked(_Payload):
+class CasebookUnlocked(Payload):
     type: Literal["casebook.unlocked"] = "casebook.unlocked"
     scope: str
 
 
-class DatabaseLocked(_Payload):
+class DatabaseLocked(Payload):
     """On the study stream: from now on nothing but audit reads, until a recorded unlock."""
 
     type: Literal["database.locked"] = "database.locked"
 
 
-class DatabaseUnlocked(_Payload):
+class DatabaseUnlocked(Payload):
     type: Literal["database.unlocked"] = "database.unlocked"

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.grading import CrsComponents, IcansComponents
+from domain.payload import Payload
 from domain.safety import AeKind, AeOutcome, Relatedness, Seriousness
 
 __all__ = [
@@ -28,13 +27,7 @@ __all__ = [
 ]
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
-
-
-class AdverseEventRecorded(_Payload):
+class AdverseEventRecorded(Payload):
     type: Literal["ae.recorded"] = "ae.recorded"
     ae_id: str
     kind: AeKind
@@ -53,7 +46,7 @@ class AdverseEventRecorded(_Payload):
     aware_at: datetime
 
 
-class AdverseEventUpdated(_Payload):
+class AdverseEventUpdated(Payload):
     """The AE's values after the update (whole, so a reader needs no earlier event)."""
 
     type: Literal["ae.updated"] = "ae.updated"
@@ -69,14 +62,14 @@ class AdverseEventUpdated(_Payload):
     became_serious_at: datetime | None = None
 
 
-class AdverseEventResolved(_Payload):
+class AdverseEventResolved(Payload):
     type: Literal["ae.resolved"] = "ae.resolved"
     ae_id: str
     resolved_on: date
     outcome: AeOutcome
 
 
-class SaeReported(_Payload):
+class SaeReported(Payload):
     type: Literal["sae.reported"] = "sae.reported"
     ae_id: str
     reported_at: datetime
@@ -85,13 +78,13 @@ class SaeReported(_Payload):
     late: bool
 
 
-class SaeOverdue(_Payload):
+class SaeOverdue(Payload):
     type: Literal["sae.overdue"] = "sae.overdue"
     ae_id: str
     due_at: datetime
 
 
-class SusarIdentified(_Payload):
+class SusarIdentified(Payload):
     """The AE meets the SUSAR criteria (serious, related, not in the reference safety
     information); the expedited clocks of every recipient start at ``since``."""
 
@@ -103,7 +96,7 @@ class SusarIdentified(_Payload):
     unexpected_because: str
 
 
-class SusarReported(_Payload):
+class SusarReported(Payload):
     type: Literal["susar.reported"] = "susar.reported"
     ae_id: str
     recipient: str
@@ -113,7 +106,7 @@ class SusarReported(_Payload):
     late: bool
 
 
-class SusarOverdue(_Payload):
+class SusarOverdue(Payload):
     type: Literal["susar.overdue"] = "susar.overdue"
     ae_id: str
     recipient: str
@@ -121,7 +114,7 @@ class SusarOverdue(_Payload):
     due_at: datetime
 
 
-class MonitoringRecorded(_Payload):
+class MonitoringRecorded(Payload):
     type: Literal["monitoring.recorded"] = "monitoring.recorded"
     day: int
     on: date
@@ -130,20 +123,20 @@ class MonitoringRecorded(_Payload):
     notes: str | None = None
 
 
-class MonitoringMissed(_Payload):
+class MonitoringMissed(Payload):
     type: Literal["monitoring.missed"] = "monitoring.missed"
     day: int
     on: date
 
 
-class DltFlagged(_Payload):
+class DltFlagged(Payload):
     type: Literal["dlt.flagged"] = "dlt.flagged"
     ae_id: str
     rule: str
     grade: int
 
 
-class DltWindowClosed(_Payload):
+class DltWindowClosed(Payload):
     type: Literal["dlt.window_closed"] = "dlt.window_closed"
     # not_evaluable: participation ended inside the window without a DLT (3+3 replaces them).
     outcome: Literal["dlt", "no_dlt", "not_evaluable"]
@@ -152,7 +145,7 @@ class DltWindowClosed(_Payload):
     dlt_ae_ids: tuple[str, ...] = ()
 
 
-class StudySlotGranted(_Payload):
+class StudySlotGranted(Payload):
     """On the subject stream: the study let this subject proceed to lymphodepletion."""
 
     type: Literal["slot.granted"] = "slot.granted"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from domain.payload import Payload
 
 __all__ = [
     "CohortDltOutcome",
@@ -20,13 +20,7 @@ __all__ = [
 ]
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
-
-
-class CohortSlotGranted(_Payload):
+class CohortSlotGranted(Payload):
     type: Literal["study.slot_granted"] = "study.slot_granted"
     subject_id: str
     dose_level: str
@@ -34,21 +28,21 @@ class CohortSlotGranted(_Payload):
     sentinel: bool
 
 
-class CohortSubjectInfused(_Payload):
+class CohortSubjectInfused(Payload):
     type: Literal["study.subject_infused"] = "study.subject_infused"
     subject_id: str
     dose_level: str
     infused_on: date
 
 
-class CohortDltOutcome(_Payload):
+class CohortDltOutcome(Payload):
     type: Literal["study.dlt_outcome"] = "study.dlt_outcome"
     subject_id: str
     dose_level: str
     outcome: Literal["dlt", "no_dlt", "not_evaluable"]
 
 
-class CohortExpanded(_Payload):
+class CohortExpanded(Payload):
     type: Literal["study.cohort_expanded"] = "study.cohort_expanded"
     dose_level: str
     size: int
@@ -56,14 +50,14 @@ class CohortExpanded(_Payload):
     evaluable: int
 
 
-class EscalationEligible(_Payload):
+class EscalationEligible(Payload):
     type: Literal["study.escalation_eligible"] = "study.escalation_eligible"
     dose_level: str
     dlts: int
     evaluable: int
 
 
-class DoseLevelStopped(_Payload):
+class DoseLevelStopped(Payload):
     type: Literal["study.level_stopped"] = "study.level_stopped"
     dose_level: str
     dlts: int
@@ -72,14 +66,14 @@ class DoseLevelStopped(_Payload):
     de_escalated_to: str | None
 
 
-class SafetyReviewSigned(_Payload):
+class SafetyReviewSigned(Payload):
     type: Literal["study.safety_review_signed"] = "study.safety_review_signed"
     dose_level: str
     decision: Literal["escalate", "stay"]
     summary: str
 
 
-class DoseEscalated(_Payload):
+class DoseEscalated(Payload):
     type: Literal["study.escalated"] = "study.escalated"
     from_level: str
     to_level: str

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.measurements import Measurement
+from domain.payload import Payload
 from domain.renal import RenalAssessment
 from domain.values import Route, ScheduledVisit
 
@@ -27,26 +28,20 @@ __all__ = [
 ]
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
-
-
-class ApheresisRecorded(_Payload):
+class ApheresisRecorded(Payload):
     type: Literal["apheresis.recorded"] = "apheresis.recorded"
     collected_on: date
     volume_ml: float
 
 
-class ProductReleased(_Payload):
+class ProductReleased(Payload):
     type: Literal["product.released"] = "product.released"
     lot: str
     released_on: date
     total_tu: float
 
 
-class ManufacturingFailed(_Payload):
+class ManufacturingFailed(Payload):
     type: Literal["manufacturing.failed"] = "manufacturing.failed"
     failed_on: date
     detail: str
@@ -61,7 +56,7 @@ class PlannedDose(BaseModel):
     mg: float
 
 
-class LymphodepletionPlanned(_Payload):
+class LymphodepletionPlanned(Payload):
     """Version 2 bases the plan on dated results (``renal``, ``weight_measured_on``); version 1
     carried a typed, undated ``egfr`` and is upcast on read (see ``_plan_v1_to_v2``)."""
 
@@ -87,14 +82,14 @@ class LymphodepletionPlanned(_Payload):
     caps_applied: tuple[str, ...] = ()
 
 
-class MeasurementRecorded(_Payload):
+class MeasurementRecorded(Payload):
     """A dated result recorded after screening (re-checks before lymphodepletion, weights)."""
 
     type: Literal["measurement.recorded"] = "measurement.recorded"
     measurement: Measurement
 
 
-class RenalOverrideRecorded(_Payload):
+class RenalOverrideRecorded(Payload):
     """The PI's documented decision to give a renally cleared drug below its do-not-give
     threshold; always opens a protocol deviation in the same decision."""
 
@@ -107,7 +102,7 @@ class RenalOverrideRecorded(_Payload):
     justification: str
 
 
-class InfusionWeightConfirmed(_Payload):
+class InfusionWeightConfirmed(Payload):
     """The PI confirms dosing by a weight that changed beyond tolerance since planning."""
 
     type: Literal["infusion.weight_confirmed"] = "infusion.weight_confirmed"
@@ -117,12 +112,12 @@ class InfusionWeightConfirmed(_Payload):
     change_percent: float
 
 
-class LymphodepletionApproved(_Payload):
+class LymphodepletionApproved(Payload):
     type: Literal["lymphodepletion.approved"] = "lymphodepletion.approved"
     plan_seq: int
 
 
-class LymphodepletionDoseGiven(_Payload):
+class LymphodepletionDoseGiven(Payload):
     type: Literal["lymphodepletion.dose_given"] = "lymphodepletion.dose_given"
     drug: str
     day: int
@@ -130,7 +125,7 @@ class LymphodepletionDoseGiven(_Payload):
     given_on: date
 
 
-class InfusionRecorded(_Payload):
+class InfusionRecorded(Payload):
     type: Literal["infusion.recorded"] = "infusion.recorded"
     infused_on: date
     dose_level: str

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from domain.payload import Payload
 from domain.response import DerivedResponse, DiseaseActivity
 from domain.values import EndOutcome, Response
 
@@ -22,19 +23,13 @@ __all__ = [
 ]
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: int = 1
-
-
-class VisitRescheduled(_Payload):
+class VisitRescheduled(Payload):
     type: Literal["visit.rescheduled"] = "visit.rescheduled"
     code: str
     target: date
 
 
-class VisitWindowOpened(_Payload):
+class VisitWindowOpened(Payload):
     type: Literal["visit.window_opened"] = "visit.window_opened"
     code: str
     window_start: date
@@ -45,7 +40,7 @@ def _absent(value: object) -> bool:
     return value is None or value == ()
 
 
-class VisitCompleted(_Payload):
+class VisitCompleted(Payload):
     """Schema 1: the Cheson response at every visit, Day 0 included. Schema 2 (protocols with
     a ``[response]`` section): no response at the baseline visit; after it the disease activity,
     the glucocorticoid dose and the disease-specific responses derived from them. The schema-2
@@ -60,20 +55,20 @@ class VisitCompleted(_Payload):
     responses: tuple[DerivedResponse, ...] = Field(default=(), exclude_if=_absent)
 
 
-class VisitMissed(_Payload):
+class VisitMissed(Payload):
     type: Literal["visit.missed"] = "visit.missed"
     code: str
     window_end: date
 
 
-class DeviationOpened(_Payload):
+class DeviationOpened(Payload):
     type: Literal["deviation.opened"] = "deviation.opened"
     deviation_id: str
     kind: str
     detail: str
 
 
-class CorrectionRecorded(_Payload):
+class CorrectionRecorded(Payload):
     type: Literal["correction.recorded"] = "correction.recorded"
     target_seq: int
     field: str
@@ -89,7 +84,7 @@ class CorrectionRecorded(_Payload):
     )
 
 
-class ParticipationEnded(_Payload):
+class ParticipationEnded(Payload):
     type: Literal["participation.ended"] = "participation.ended"
     outcome: EndOutcome
     ended_on: date
