@@ -227,15 +227,7 @@ class SubjectGateway:
                 seqs = tuple(e.seq for e in result.events)
                 self.ledger.note(pending.model_copy(update={"status": "applied", "seqs": seqs}))
             elif isinstance(exc, WorkflowUpdateFailedError):
-                error = domain_error(exc)
-                refused = pending.model_copy(
-                    update={
-                        "status": "refused",
-                        "code": error.code,
-                        "field": error.field,
-                        "message": error.message,
-                    }
-                )
+                refused = _refused(pending, domain_error(exc))
                 self.ledger.note(refused)
                 write = asyncio.ensure_future(keep_refusal(self.store, refused))
                 # Held until done: the loop keeps only weak references to tasks.
@@ -247,15 +239,13 @@ class SubjectGateway:
     async def _note_refused(
         self, command_id: str, subject_id: str, command: Command, error: errors.DomainError
     ) -> None:
-        status = CommandStatus(
+        sent = CommandStatus(
             command_id=command_id,
-            status="refused",
+            status="pending",
             subject_id=subject_id,
             command_type=command.type,
-            code=error.code,
-            field=error.field,
-            message=error.message,
         )
+        status = _refused(sent, error)
         self.ledger.note(status)
         # Stored before the refusal is answered, so a look-up after a restart finds it.
         await keep_refusal(self.store, status)
@@ -419,3 +409,15 @@ def _unreachable(exc: RPCError) -> bool:
 def _temporal_down(exc: RPCError | None) -> DependencyUnavailable:
     status = f" ({exc.status.name})" if exc is not None and exc.status is not None else ""
     return DependencyUnavailable("Temporal", f"the workflow service does not answer{status}")
+
+
+def _refused(sent: CommandStatus, error: errors.DomainError) -> CommandStatus:
+    """The status of a sent command the domain refused: why, in the domain's own words."""
+    return sent.model_copy(
+        update={
+            "status": "refused",
+            "code": error.code,
+            "field": error.field,
+            "message": error.message,
+        }
+    )
