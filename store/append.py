@@ -61,7 +61,7 @@ class Appender:
         self._connections = WriteConnections(engine, None if sqlite else PostgresWriter.prepare)
         self._dialect = engine.dialect
         self._cache = cache
-        self._sqlite = engine.dialect.name == "sqlite"
+        self._sqlite = sqlite
 
     def close(self) -> None:
         self._connections.close()
