@@ -86,7 +86,10 @@ async def _runs(
             run_id = started.continued_execution_run_id
 
 
-async def main(names: list[str]) -> None:
+async def record_table(
+    table: dict[tuple[str, ...], tuple[str, Scenario, str]], names: list[str]
+) -> None:
+    """Record every entry of ``table`` (only those naming one of ``names``, if any are given)."""
     server = Path(sys.executable).parent / "temporal-test-server"
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(server), data_converter=pydantic_data_converter
@@ -94,7 +97,7 @@ async def main(names: list[str]) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = SqlEventStore(f"sqlite:///{Path(tmp) / 'events.db'}")
-            for files, (subject, scenario, version) in ISSUE15.items():
+            for files, (subject, scenario, version) in table.items():
                 if names and not set(files) & set(names):
                     continue
                 runs = await _runs(env, store, subject, scenario, version)
@@ -104,6 +107,10 @@ async def main(names: list[str]) -> None:
             store.close()
     finally:
         await env.shutdown()
+
+
+async def main(names: list[str]) -> None:
+    await record_table(ISSUE15, names)
 
 
 if __name__ == "__main__":
