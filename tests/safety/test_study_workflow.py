@@ -36,7 +36,9 @@ async def slot(study: StudyGateway, driver: SubjectDriver, level: str = "DL1") -
 
 
 async def infuse(driver: SubjectDriver, study: StudyGateway) -> date:
-    infusion_date = await driver.lymphodepletion(5)
+    # Six days, not five: from 16:00 UTC the site (UTC+8) is a day ahead of the test clock's UTC
+    # date, and the first lymphodepletion day (-5) must not be in the site's past.
+    infusion_date = await driver.lymphodepletion(6)
     await driver.give_ld_doses()
     await driver.infuse(infusion_date)
     # The subject reports its infusion to the study by a signal: wait until it has landed.
@@ -57,7 +59,7 @@ async def test_second_subject_waits_until_the_sentinel_stagger_has_passed(
     sentinel = await ready_for_slot(time_env, gateway)
     # Without a slot the subject cannot start lymphodepletion.
     with pytest.raises(MissingPrerequisite, match="slot"):
-        await sentinel.lymphodepletion(5)
+        await sentinel.lymphodepletion(6)
     assert (await slot(studies, sentinel)).sentinel
     sentinel_infused = await infuse(sentinel, studies)
 
