@@ -23,6 +23,7 @@ from store.base import EventStore
 from store.factory import open_store
 from store.sql import SqlEventStore
 from store.traced import traced
+from system.collector import tune_collector
 from system.config import Settings, load_settings
 from system.keys import load_keyring
 from system.logging import configure_logging
@@ -141,6 +142,7 @@ async def temporal_address(settings: Settings) -> AsyncIterator[str]:
 async def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_format)
+    tune_collector()
     async with temporal_address(settings) as address:
         tracing = configure_tracing(settings.otel_endpoint, "jy231-worker")
         runtime = worker_runtime(settings.worker_metrics)

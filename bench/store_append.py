@@ -15,6 +15,9 @@ hash, checks the chain against the stored head, writes the events, the stream he
 subject's board row in one transaction (a new store each round, so it starts with no folded
 subject in memory).
 
+Both run in one process with the garbage collector set as the worker sets it
+(system/collector.py; ``--collector default`` keeps CPython's thresholds).
+
 ``--clock cpu`` times this process's CPU time instead of the wall clock: on a machine whose run
 queue is many times its cores, wall time measures mostly the wait for a core. It leaves out the
 PostgreSQL server's own work, so it is meaningful for SQLite only.
@@ -23,6 +26,7 @@ PostgreSQL server's own work, so it is meaningful for SQLite only.
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -36,6 +40,7 @@ from sqlalchemy.engine import make_url
 
 from domain.events import Event
 from store.sql import SqlEventStore, envelope_text
+from system.collector import tune_collector
 
 Batches = list[list[Event]]
 Stored = list[list[StoredEvent]]
@@ -141,7 +146,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument(
+        "--collector",
+        choices=("worker", "default"),
+        default="worker",
+        help="worker: the garbage collector thresholds the worker runs with (the appending "
+        "process); default: CPython's",
+    )
     args = parser.parse_args()
+    if args.collector == "worker":
+        tune_collector()
     global _clock
     _clock = time.process_time if args.clock == "cpu" else time.perf_counter
 
@@ -150,7 +164,7 @@ def main() -> None:
     events = sum(len(b) for b in batches)
     print(
         f"store append: {events} events in {len(batches)} batches, {args.rounds} rounds, "
-        f"{args.clock} clock"
+        f"{args.clock} clock, collector thresholds {gc.get_threshold()}"
     )
     for backend in args.backends.split(","):
         if backend == "postgresql" and not postgres_available():

@@ -5,8 +5,8 @@ Appends to one stream are serialised by its head: PostgreSQL locks the ``stream_
 ``BEGIN IMMEDIATE`` transaction. The unique (stream, seq) constraint is the backstop.
 
 The board row is computed from the subject's fold: taken from this process's ``FoldCache`` when
-it was folded up to the locked head, else resumed from the state the board stores (or from the
-first event) by reading only the events after it.
+it was folded up to the locked head, else resumed from the stored snapshot
+(``subject_snapshots``, or from the first event) by reading only the events after it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from store.base import AppendResult, StreamHead
 from store.envelopes import StreamBatch, group_batch
 from store.errors import ConflictingEvent, PrevHashMismatch, SeqConflict
 from store.fold_cache import FoldCache, Folded
-from store.projection import board_values, fold_state, snapshot_due
+from store.projection import board_values, fold_state, snapshot_due, snapshot_row
 from store.write_connections import WriteConnections
 from store.writers import (
     BoardWrite,
@@ -40,7 +40,6 @@ from store.writers import (
 __all__ = ["Appender"]
 
 _REGISTERED = "subject.registered"
-_STATE_COLUMNS = ("state", "state_seq")
 
 
 class _Plan:
@@ -200,12 +199,12 @@ class Appender:
         state_seq = folded.state_seq
         board = None
         if state is not None:
-            with_state = snapshot_due(state_seq, state.last_seq)
-            values = board_values(state, last.recorded_at, with_state=with_state)
-            plan.boards.append(BoardWrite(values, folded.board))
-            board = {k: v for k, v in values.items() if k not in _STATE_COLUMNS}
-            if with_state:
+            snapshot = None
+            if snapshot_due(state_seq, state.last_seq):
+                snapshot = snapshot_row(state)
                 state_seq = state.last_seq
+            board = board_values(state, last.recorded_at, with_state=False)
+            plan.boards.append(BoardWrite(board, folded.board, snapshot))
         plan.folded[stream] = Folded(last.seq, last.hash, state, state_seq, board)
 
 
@@ -229,7 +228,7 @@ def _fold_to_head(writer: Writer, stream: str, head: StreamHead) -> Folded:
         return Folded(0, GENESIS_HASH, None, 0)
     if writer.first_type(stream) != _REGISTERED:
         return Folded(head.seq, head.hash, None, 0)
-    text, state_seq = writer.board_state(stream) or (None, 0)
+    text, state_seq = writer.stored_state(stream) or (None, 0)
     if text is not None and 0 < state_seq <= head.seq:
         try:
             state = _resume(writer, stream, SubjectState.model_validate_json(text), head)

@@ -4,7 +4,8 @@ An entry is valid only for the exact stream head it was folded up to: the head's
 every earlier event (each hash covers its ``prev_hash``), so a state folded to (seq, hash) is the
 fold of exactly the stored stream whenever the locked head still shows (seq, hash). Anything
 else (another process appended, the entry was evicted) is a miss, and the appender folds from
-the board's stored state or from the events. Entries are replaced only after a commit.
+the stored snapshot (subject_snapshots) or from the events. Entries are replaced only after a
+commit.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ DEFAULT_CAPACITY = 1024
 class Folded:
     """A stream's fold up to its head ``(seq, hash)``; ``state`` None for a non-subject stream.
 
-    ``state_seq`` is the seq of the state the board row stores (0: none), so the appender knows
+    ``state_seq`` is the seq of the stored snapshot of the state (0: none), so the appender knows
     when to store it again without reading the row; ``board`` the row's columns as this process
     last wrote them (None: not known), so it can write only what changed.
     """

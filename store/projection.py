@@ -3,8 +3,9 @@
 Every column derives from the domain ``SubjectState``, so the board cannot disagree with what the
 workflows and the audit replay fold from the same events (a correction of a visit date, say).
 The row is stored as it is shown (``row_json``, a ``BoardRow``); the state itself is stored only
-now and then (``state`` as of ``state_seq``), as the place a fold resumes from when a process
-has no folded state of the subject in memory. Only the mapping from state to row lives here.
+now and then, apart (``subject_snapshots``: ``state`` as of ``state_seq``), as the place a fold
+resumes from when a process has no folded state of the subject in memory. Only the mapping
+from state to row lives here.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from domain.state import SubjectState
 from domain.subject import apply
 from domain.values import Disease, Phase, Route, ScheduledVisit, VisitStatus
 
-__all__ = ["BoardRow", "board_values", "fold_state", "snapshot_due", "utc"]
+__all__ = ["BoardRow", "board_values", "fold_state", "snapshot_due", "snapshot_row", "utc"]
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -121,7 +122,8 @@ def board_values(
 ) -> dict[str, Any]:
     """The ``subject_board`` columns for a folded subject: the row plus copies to filter on.
 
-    ``with_state`` adds the state itself (``state``, ``state_seq``): see ``snapshot_due``.
+    ``with_state`` adds the state itself (``state``, ``state_seq``), as the board of revisions
+    0002-0006 held it (their migrations); the store now keeps it apart (``snapshot_row``).
     """
     row = BoardRow.from_state(state, updated_at)
     next_visit = row.next_visit
@@ -142,9 +144,13 @@ def board_values(
         "row_json": row.model_dump_json(),
     }
     if with_state:
-        values["state"] = state.model_dump_json()
-        values["state_seq"] = state.last_seq
+        _, values["state"], values["state_seq"] = snapshot_row(state)
     return values
+
+
+def snapshot_row(state: SubjectState) -> tuple[str, str, int]:
+    """The ``subject_snapshots`` row of a folded subject: (subject_id, state JSON, its seq)."""
+    return state.subject_id, state.model_dump_json(), state.last_seq
 
 
 # The state is written again once this many events have followed the stored one, or a quarter of
@@ -155,5 +161,5 @@ _SNAPSHOT_EVERY = 32
 
 
 def snapshot_due(state_seq: int, last_seq: int) -> bool:
-    """Whether the board's stored state (as of ``state_seq``) should be written again now."""
+    """Whether the stored snapshot of the state (as of ``state_seq``) should be written again."""
     return last_seq - state_seq >= max(_SNAPSHOT_EVERY, state_seq // 4)

@@ -23,6 +23,7 @@ __all__ = [
     "metadata",
     "stream_heads",
     "subject_board",
+    "subject_snapshots",
 ]
 
 # A store-specific name, so another component using Alembic in the same database cannot collide.
@@ -54,11 +55,8 @@ events = Table(
     # the store always sets it, and verify reports a row without one.
     Column("log_index", BigInteger, nullable=True),
     UniqueConstraint("stream", "seq", name="uq_events_stream_seq"),
-    Index("ix_events_type", "type"),
-    Index("ix_events_occurred_at", "occurred_at"),
-    Index("ix_events_recorded_at", "recorded_at"),
-    Index("ix_events_actor_id", "actor_id"),
-    Index("ix_events_hash", "hash"),
+    # Only what the store's own reads use (by stream, by log index): every index is one more
+    # B-tree written by every append (migration 0007 dropped type, times, actor and hash).
     Index("ix_events_log_index", "log_index", unique=True),
 )
 
@@ -90,13 +88,21 @@ subject_board = Table(
     # The row as shown (a store.projection.BoardRow, visit schedule included) as JSON; the columns
     # above are copies for filtering and sorting.
     Column("row_json", Text, nullable=False),
-    # The subject's folded state (domain SubjectState JSON) as of event ``state_seq``: where a
-    # fold resumes from, rewritten every so often rather than on every append (None, 0 before).
-    Column("state", Text, nullable=True),
-    Column("state_seq", Integer, nullable=False, server_default="0"),
     Index("ix_subject_board_phase", "phase"),
     Index("ix_subject_board_disease", "disease"),
     Index("ix_subject_board_dose_level", "dose_level"),
+)
+
+# The subject's folded state (domain SubjectState JSON) as of event ``state_seq``: where a fold
+# resumes from, rewritten every so often rather than on every append. Not a board column: a
+# row is rewritten whole on every update, and the state (tens of KB, overflow pages) would be
+# written again by every append with the board row.
+subject_snapshots = Table(
+    "subject_snapshots",
+    metadata,
+    Column("subject_id", String(100), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("state_seq", Integer, nullable=False),
 )
 
 # Commands refused by the domain, by command id: what GET /api/commands/{id} answers after the

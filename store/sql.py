@@ -22,10 +22,10 @@ from store.engine import SQLITE_BEGIN, create_store_engine
 from store.errors import StoreError
 from store.fold_cache import FoldCache
 from store.migrate import upgrade_engine
-from store.projection import BoardRow, board_values, fold_state
+from store.projection import BoardRow, board_values, fold_state, snapshot_row
 from store.refusals import Refusal, find_refusal, record_refusal
 from store.schema import events as events_table
-from store.schema import stream_heads, subject_board
+from store.schema import stream_heads, subject_board, subject_snapshots
 
 __all__ = ["SqlEventStore"]
 
@@ -94,6 +94,7 @@ class SqlEventStore:
                 # Appends take ROW SHARE on stream_heads; this waits for them and holds new ones.
                 conn.execute(text("LOCK TABLE stream_heads IN EXCLUSIVE MODE"))
             conn.execute(delete(subject_board))
+            conn.execute(delete(subject_snapshots))
             streams = conn.execute(
                 select(stream_heads.c.stream).where(stream_heads.c.seq > 0)
             ).scalars()
@@ -102,8 +103,14 @@ class SqlEventStore:
                 events = self._events(conn, stream)
                 state = fold_state(events)
                 if state is not None:
-                    values = board_values(state, events[-1].recorded_at)
+                    values = board_values(state, events[-1].recorded_at, with_state=False)
                     conn.execute(insert(subject_board).values(**values))
+                    subject_id, snapshot, state_seq = snapshot_row(state)
+                    conn.execute(
+                        insert(subject_snapshots).values(
+                            subject_id=subject_id, state=snapshot, state_seq=state_seq
+                        )
+                    )
                     rows += 1
         # The rows now hold states this process's cache does not know the age of.
         self._appender.forget()

@@ -46,7 +46,6 @@ _BOARD_COLUMNS = (
     "next_visit_target", "next_visit_window_start", "next_visit_window_end", "open_deviations",
     "last_seq", "updated_at", "row_json",
 )  # fmt: skip
-_STATE_COLUMNS = ("state", "state_seq")
 # PostgreSQL types of the board columns, in order (prepared statements declare them).
 _BOARD_TYPES = (
     "text, text, text, text, text, date, text, date, date, date, integer, integer, "
@@ -55,10 +54,12 @@ _BOARD_TYPES = (
 
 
 class BoardWrite(NamedTuple):
-    """A subject's new board columns, and the ones this process last wrote (None: unknown)."""
+    """A subject's new board columns, the ones this process last wrote (None: unknown), and the
+    folded state to store now, if it is due (subject_id, state JSON, state_seq)."""
 
     values: dict[str, Any]
     previous: Mapping[str, Any] | None
+    snapshot: tuple[str, str, int] | None = None
 
 
 def _utc(moment: datetime) -> datetime:
@@ -79,20 +80,17 @@ def event_row(event: Event, envelope: str, sqlite: bool) -> EventRow:
     )  # fmt: skip
 
 
-def _board_sql(mark: str, with_state: bool) -> str:
-    columns = _BOARD_COLUMNS + (_STATE_COLUMNS if with_state else ())
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+def _board_sql(mark: str) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _BOARD_COLUMNS[1:])
     return (
-        f"INSERT INTO subject_board ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))}) "
+        f"INSERT INTO subject_board ({', '.join(_BOARD_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_BOARD_COLUMNS))}) "
         f"ON CONFLICT (subject_id) DO UPDATE SET {updates}"
     )
 
 
 def _board_params(values: dict[str, Any], sqlite: bool) -> tuple[Any, ...]:
-    with_state = "state" in values
-    columns = _BOARD_COLUMNS + (_STATE_COLUMNS if with_state else ())
-    params = [values[c] for c in columns]
+    params = [values[c] for c in _BOARD_COLUMNS]
     if sqlite:
         params = [_sqlite_value(v) for v in params]
     return tuple(params)
@@ -110,7 +108,9 @@ def _statements(mark: str) -> dict[str, str]:
         "hashes": (
             f"SELECT seq, hash FROM events WHERE stream = {mark} AND seq BETWEEN {mark} AND {mark}"
         ),
-        "board_state": f"SELECT state, state_seq FROM subject_board WHERE subject_id = {mark}",
+        "stored_state": (
+            f"SELECT state, state_seq FROM subject_snapshots WHERE subject_id = {mark}"
+        ),
         "first_type": f"SELECT type FROM events WHERE stream = {mark} AND seq = 1",
         "envelopes": (
             f"SELECT envelope FROM events WHERE stream = {mark} AND seq > {mark} AND seq <= {mark} "
@@ -128,8 +128,12 @@ def _statements(mark: str) -> dict[str, str]:
             "(SELECT COALESCE(MAX(log_index) + 1, 0) FROM events), "
             f"{', '.join([mark] * 9)})"
         ),
-        "board": _board_sql(mark, with_state=False),
-        "board_with_state": _board_sql(mark, with_state=True),
+        "board": _board_sql(mark),
+        "snapshot": (
+            f"INSERT INTO subject_snapshots (subject_id, state, state_seq) "
+            f"VALUES ({mark}, {mark}, {mark}) ON CONFLICT (subject_id) DO UPDATE SET "
+            "state = excluded.state, state_seq = excluded.state_seq"
+        ),
     }
 
 
@@ -145,7 +149,7 @@ class Writer(Protocol):
 
     def stored_hashes(self, stream: str, first: int, last: int) -> dict[int, str]: ...
 
-    def board_state(self, stream: str) -> tuple[str | None, int] | None: ...
+    def stored_state(self, stream: str) -> tuple[str | None, int] | None: ...
 
     def first_type(self, stream: str) -> str | None: ...
 
@@ -192,8 +196,8 @@ class _Reads:
     def stored_hashes(self, stream: str, first: int, last: int) -> dict[int, str]:
         return {int(seq): str(digest) for seq, digest in self._all("hashes", (stream, first, last))}
 
-    def board_state(self, stream: str) -> tuple[str | None, int] | None:
-        found = self._all("board_state", (stream,))
+    def stored_state(self, stream: str) -> tuple[str | None, int] | None:
+        found = self._all("stored_state", (stream,))
         return (found[0][0], int(found[0][1])) if found else None
 
     def first_type(self, stream: str) -> str | None:
@@ -255,10 +259,11 @@ class SqliteWriter(_Reads):
     def _rest(self, boards: Sequence[BoardWrite], rows: Sequence[EventRow]) -> None:
         conn = self._conn
         conn.executemany(self._sql["event_insert"], rows)
-        for values, previous in boards:
+        for values, previous, snapshot in boards:
             if previous is None or not self._update_board(values, previous):
-                key = "board_with_state" if "state" in values else "board"
-                conn.execute(self._sql[key], _board_params(values, sqlite=True))
+                conn.execute(self._sql["board"], _board_params(values, sqlite=True))
+            if snapshot is not None:
+                conn.execute(self._sql["snapshot"], snapshot)
         conn.execute("COMMIT")
 
     def _update_board(self, values: dict[str, Any], previous: Mapping[str, Any]) -> bool:
@@ -306,7 +311,7 @@ class PostgresWriter(_Reads):
     _TYPES: ClassVar[dict[str, str]] = {
         "head_upsert": "text, integer, text",
         "board": _BOARD_TYPES,
-        "board_with_state": f"{_BOARD_TYPES}, text, integer",
+        "snapshot": "text, text, integer",
         "log_lock": "bigint",
         "event_insert": "text, integer, text, timestamptz, timestamptz, text, text, text, text",
         "move_head": "text, integer, text, integer, text",
@@ -401,9 +406,10 @@ class PostgresWriter(_Reads):
     ) -> list[tuple[str, tuple[Any, ...]]]:
         """Board rows, the log lock, the events and COMMIT: the end of every append."""
         statements: list[tuple[str, tuple[Any, ...]]] = []
-        for values, _ in boards:
-            key = "board_with_state" if "state" in values else "board"
-            statements.append((self._run[key], _board_params(values, sqlite=False)))
+        for values, _, snapshot in boards:
+            statements.append((self._run["board"], _board_params(values, sqlite=False)))
+            if snapshot is not None:
+                statements.append((self._run["snapshot"], snapshot))
         statements.append((self._run["log_lock"], (PG_LOG_LOCK,)))
         statements += [(self._run["event_insert"], row) for row in rows]
         statements.append(("COMMIT", ()))

@@ -12,7 +12,7 @@ from domain.events import DeviationOpened, Event
 from store.errors import ConflictingEvent
 from store.fold_cache import FoldCache, Folded
 from store.projection import BoardRow
-from store.schema import subject_board
+from store.schema import subject_snapshots
 from store.sql import SqlEventStore
 from tests.store.builders import Chain, to_infusion
 
@@ -29,7 +29,7 @@ def deviation(n: int) -> DeviationOpened:
 def stored_state_seq(store: SqlEventStore, stream: str) -> int:
     with store.engine.connect() as conn:
         found = conn.execute(
-            select(subject_board.c.state_seq).where(subject_board.c.subject_id == stream)
+            select(subject_snapshots.c.state_seq).where(subject_snapshots.c.subject_id == stream)
         ).scalar_one()
     return int(found)
 
@@ -62,7 +62,7 @@ def test_a_stored_state_that_does_not_lead_to_the_head_is_ignored(store: SqlEven
     other = Chain("S-002").next(*to_infusion("S-002"))
     alien = subject.fold(other).model_dump_json()
     with store.engine.begin() as conn:
-        conn.execute(update(subject_board).values(state=alien, state_seq=9))
+        conn.execute(update(subject_snapshots).values(state=alien, state_seq=9))
 
     with SqlEventStore(store.url) as fresh:
         fresh.append(chain.next(deviation(99)))

@@ -7,20 +7,24 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import column, create_engine, insert, inspect, table
+from sqlalchemy import column, create_engine, insert, inspect, select, table
 
 from audit.verify import verify_log
 from domain import subject
 from domain.events import Event
+from domain.state import SubjectState
+from store.engine import create_store_engine
 from store.factory import ENV_VAR, open_store
-from store.migrate import upgrade
+from store.migrate import alembic_config, upgrade
 from store.projection import BoardRow
-from store.schema import VERSION_TABLE, metadata, stream_heads
+from store.schema import VERSION_TABLE, metadata, stream_heads, subject_snapshots
 from store.schema import events as events_table
 from store.sql import SqlEventStore
 from tests.store.builders import Chain, registered, to_infusion
+from tests.store.test_fold_cache import deviation
 
 
 def test_migrated_schema_matches_the_tables_the_store_queries(store_url: str) -> None:
@@ -30,7 +34,7 @@ def test_migrated_schema_matches_the_tables_the_store_queries(store_url: str) ->
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == "0006"
+            assert context.get_current_revision() == "0007"
     finally:
         engine.dispose()
 
@@ -184,3 +188,51 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     with SqlEventStore(f"sqlite:///{tmp_path / 'w.db'}") as opened, opened.engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert int(c.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 1000
+
+
+def _downgrade(url: str, revision: str) -> None:
+    engine = create_store_engine(url)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_the_folded_state_moves_to_its_own_table_and_back_across_0007(store_url: str) -> None:
+    chain = Chain("S-001")
+    with SqlEventStore(store_url) as store:
+        store.append(chain.next(*to_infusion("S-001")))
+        for n in range(40):
+            store.append(chain.next(deviation(n)))
+    _downgrade(store_url, "0006")
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            state, state_seq = conn.execute(
+                select(column("state"), column("state_seq")).select_from(table("subject_board"))
+            ).one()
+        indexes = {i["name"] for i in inspect(engine).get_indexes("events")}
+    finally:
+        engine.dispose()
+    assert state_seq > 0 and SubjectState.model_validate_json(state).last_seq == state_seq
+    assert {"ix_events_type", "ix_events_actor_id", "ix_events_hash"} <= indexes
+
+    upgrade(store_url)
+    # A new process resumes its fold from the moved state and keeps the board equal to the fold.
+    with SqlEventStore(store_url) as reopened:
+        reopened.append(chain.next(deviation(99)))
+        events = reopened.read_stream("S-001")
+        assert reopened.board_row("S-001") == BoardRow.from_state(
+            subject.fold(events), events[-1].recorded_at
+        )
+        assert verify_log(reopened)[0].clean
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            moved = conn.execute(select(subject_snapshots.c.state_seq)).scalar_one()
+    finally:
+        engine.dispose()
+    assert moved == state_seq
