@@ -31,6 +31,7 @@ test: setup lint typecheck
 # runs; see bench/README.md for the options that make them longer).
 bench: setup
 	$(BIN)/python bench/store_append.py
+	$(BIN)/python bench/append_wal_frames.py
 	$(BIN)/python bench/history_growth.py --commands 300
 	$(BIN)/python bench/simulate_vs_bare.py --subjects 40 --unsandboxed
 	$(BIN)/python bench/rest_vs_gateway.py --seconds 3
