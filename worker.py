@@ -40,6 +40,7 @@ from workflows.subject import SubjectWorkflow
 from workflows.trust import install_keyring
 
 __all__ = [
+    "DEFAULT_MAX_CACHED_WORKFLOWS",
     "OUTBOX_NAME",
     "build_worker",
     "default_outbox",
@@ -52,6 +53,8 @@ log = structlog.get_logger(__name__)
 
 
 OUTBOX_NAME = "notifications.jsonl"
+# Temporal's own default sticky cache size, named so callers can size theirs from it.
+DEFAULT_MAX_CACHED_WORKFLOWS = 1000
 
 # The sandbox re-imports every module it does not pass through for each workflow run, and that
 # was a large share of a subject's CPU. Our own packages hold no state between runs (constants,
@@ -84,6 +87,7 @@ def build_worker(
     keyring: Keyring | None = None,
     checkpoints: CheckpointConfig | None = None,
     workflow_runner: WorkflowRunner | None = None,
+    max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
 ) -> Worker:
     """``outbox``: the safety-notification JSONL file; by default beside a SQLite event store,
     else under the data directory. ``interceptors``: worker-side ones (activity timings);
@@ -91,7 +95,10 @@ def build_worker(
     gateway's seals are checked with; by default this process's (environment or key file).
     ``checkpoints``: where the audit checkpoints are signed and written (default: from the
     environment, under the data directory). ``workflow_runner``: Temporal's sandbox unless
-    given (the benchmarks measure the sandbox's share with the unsandboxed runner)."""
+    given (the benchmarks measure the sandbox's share with the unsandboxed runner).
+    ``max_cached_workflows``: the sticky cache; a workflow evicted from it is replayed from its
+    whole history on its next task, so a process holding more open workflows than this replays
+    over and over (the simulation sizes it to its cohort)."""
     keyring = keyring or load_keyring("submission")
     # Before the worker polls: no update is validated without the keys in place.
     install_keyring(keyring)
@@ -113,6 +120,7 @@ def build_worker(
         ],
         interceptors=interceptors,
         workflow_runner=workflow_runner or sandbox_runner(),
+        max_cached_workflows=max_cached_workflows,
     )
 
 

@@ -1,10 +1,14 @@
 """Benchmark: the simulation's workflow path against appending the same events straight to a store.
 
-    python bench/simulate.py [--subjects 200] [--seed 1] [--concurrency 20]
+    python bench/simulate.py [--subjects 200] [--seed 1] [--concurrency 20] [--progress 60]
 
 The baseline re-appends exactly the events the simulation wrote, batch for batch (events one
 decision produced share ``recorded_at`` and actor), into a fresh SQLite store with no Temporal in
 between; the ratio shows what the durable-workflow path costs per event.
+
+The 1,000-subject measurement of issue 13 is ``python bench/simulate.py --subjects 1000
+--progress 60`` (20-30 minutes on two quiet cores, far longer under load: the CPU seconds it
+prints, of this process and of the test server, are what to compare across runs).
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import tempfile
 import time
 from itertools import groupby
 from pathlib import Path
 
 from domain.events import Event
+from simulation.progress import ProgressLog
 from simulation.runner import SimulationConfig, run_simulation
 from store.sql import SqlEventStore
 from system.logging import configure_logging
@@ -58,7 +64,19 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--progress",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="a progress line on stderr every SECONDS (0: none)",
+    )
     args = parser.parse_args()
+    progress = (
+        ProgressLog(args.progress, lambda line: print(line, file=sys.stderr, flush=True))
+        if args.progress
+        else None
+    )
 
     with tempfile.TemporaryDirectory(prefix="jy231-bench-") as tmp:
         directory = Path(tmp)
@@ -72,7 +90,8 @@ def main() -> None:
                     store_url=url,
                     concurrency=args.concurrency,
                     prefix=prefix,
-                )
+                ),
+                on_progress=progress,
             )
         )
         store = SqlEventStore(url)
@@ -89,6 +108,14 @@ def main() -> None:
     print(
         f"simulation wall     {report.wall_seconds:8.1f} s (driving {report.drive_seconds:.1f} s)"
     )
+    print(f"per subject         {report.wall_seconds / report.subjects:8.2f} s wall")
+    if report.cpu_seconds is not None:
+        server = report.server_cpu_seconds
+        print(
+            f"CPU                 {report.cpu_seconds:8.1f} s driver and worker, "
+            + (f"{server:.1f} s test server" if server is not None else "test server unknown")
+            + f" ({(report.cpu_seconds + (server or 0.0)) / report.subjects:.2f} s per subject)"
+        )
     print(f"workflow path       {report.events_per_second:8.1f} events/s")
     print(f"plain append        {plain_rate:8.1f} events/s ({plain_seconds:.2f} s, SQLite)")
     ratio = report.events_per_second / plain_rate if plain_rate > 0 else 0.0

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from simulation.plan import SubjectPlan
+from simulation.progress import ProgressLog
 from simulation.report import SimulationReport
 from simulation.runner import SimulationConfig, run_simulation
 from simulation.safety_figures import SafetyFigures
@@ -114,6 +115,13 @@ def render_summary(report: SimulationReport, console: Console) -> None:
         f"wall time {report.wall_seconds:.1f} s, driving {report.drive_seconds:.1f} s, "
         f"{report.events_per_second:.1f} events/s"
     )
+    if report.cpu_seconds is not None:
+        server = (
+            f", test server {report.server_cpu_seconds:.1f} s"
+            if report.server_cpu_seconds is not None
+            else ""
+        )
+        console.print(f"CPU: driver and worker {report.cpu_seconds:.1f} s{server}")
     console.print(
         f"{report.years} year(s) of follow-up under protocol {report.protocol_version}: "
         f"{report.seconds_per_subject:.2f} s per subject"
@@ -131,7 +139,7 @@ def render_summary(report: SimulationReport, console: Console) -> None:
     console.print("[green]OK[/]" if report.ok else "[bold red]FAILED[/]")
 
 
-async def _run(config: SimulationConfig, show_progress: bool) -> SimulationReport:
+async def _run(config: SimulationConfig, show_progress: bool, log_every: float) -> SimulationReport:
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -142,6 +150,7 @@ async def _run(config: SimulationConfig, show_progress: bool) -> SimulationRepor
         disable=not show_progress,
     )
     task: TaskID | None = None
+    log = ProgressLog(log_every, lambda line: typer.echo(line, err=True)) if log_every else None
 
     def planned(plans: Sequence[SubjectPlan]) -> None:
         nonlocal task
@@ -151,6 +160,8 @@ async def _run(config: SimulationConfig, show_progress: bool) -> SimulationRepor
     def advanced(done: int, total: int, at: datetime) -> None:
         if task is not None:
             progress.update(task, completed=done, description=f"protocol day {at:%Y-%m-%d}")
+        if log is not None:
+            log(done, total, at)
 
     with progress:
         return await run_simulation(config, on_progress=advanced, on_plans=planned)
@@ -176,6 +187,14 @@ def simulate(
             "long-term follow-up under protocol 2.0 (15: to its end)",
         ),
     ] = 1,
+    log_every: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Write a progress line to stderr every this many seconds (0: none); for "
+            "long runs in the background, where the bar is not seen (and --json turns it off)",
+        ),
+    ] = 0,
 ) -> None:
     """Drive N synthetic subjects through the whole protocol on the time-skipping server."""
     config = SimulationConfig(
@@ -185,7 +204,9 @@ def simulate(
         concurrency=concurrency,
         years=years,
     )
-    report = asyncio.run(_run(config, show_progress=not as_json))
+    report = asyncio.run(
+        _run(config, show_progress=not as_json and not log_every, log_every=log_every)
+    )
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from simulation.plan import Action, SubjectPlan
 
-__all__ = ["Slot", "build_agenda"]
+__all__ = ["Slot", "build_agenda", "peak_open"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +37,18 @@ def build_agenda(plans: Iterable[SubjectPlan]) -> list[Slot]:
     return [
         Slot(at=at, lanes=tuple(tuple(lane) for lane in due[at].values())) for at in sorted(due)
     ]
+
+
+def peak_open(plans: Iterable[SubjectPlan]) -> int:
+    """The most subjects whose workflows are open at one moment (first action to settling)."""
+    changes = sorted(
+        change
+        for plan in plans
+        if plan.actions
+        for change in ((plan.actions[0].at, 1), (plan.settles_by, -1))
+    )
+    open_now = peak = 0
+    for _, change in changes:
+        open_now += change
+        peak = max(peak, open_now)
+    return peak

@@ -78,6 +78,10 @@ class SimulationReport(BaseModel):
     # Years of follow-up simulated (1: the main study; up to 15 with long-term follow-up).
     years: int = 1
     protocol_version: str = ""
+    # CPU seconds of the driver and worker process, and of the test server (None: not
+    # measurable here); unlike the wall time, they do not grow with other processes' load.
+    cpu_seconds: float | None = None
+    server_cpu_seconds: float | None = None
 
     @property
     def seconds_per_subject(self) -> float:

@@ -22,8 +22,9 @@ from domain.signing import Keyring
 from domain.state import SubjectState
 from domain.subject import fold
 from domain.values import Phase
-from simulation.agenda import Slot, build_agenda
+from simulation.agenda import Slot, build_agenda, peak_open
 from simulation.cohort import plan_cohort
+from simulation.cpu import TEST_SERVER_NAME, children_cpu_seconds, process_cpu_seconds
 from simulation.ltfu import with_ltfu
 from simulation.plan import Action, SubjectPlan
 from simulation.report import SimulationReport, SubjectOutcome, cohort_figures
@@ -31,7 +32,7 @@ from store.base import EventStore
 from store.factory import open_store
 from system.gateway import SubjectGateway
 from system.signing import SubmissionSigner
-from worker import build_worker
+from worker import DEFAULT_MAX_CACHED_WORKFLOWS, build_worker
 from workflows.subject import workflow_id_for
 
 __all__ = ["ProgressCallback", "SimulationConfig", "run_simulation", "test_server_path"]
@@ -41,6 +42,8 @@ ProgressCallback = Callable[[int, int, datetime], None]
 
 # A workflow that has not ended this long after its last timer is stuck, not slow.
 _RESULT_TIMEOUT = timedelta(seconds=60)
+# Room in the sticky cache beyond the subjects open at once (finishing runs, the checkpoint).
+_CACHE_MARGIN = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +203,13 @@ async def run_simulation(
         # The simulation is its own gateway and worker: a throw-away key, dated by the
         # test server's skipped clock.
         keyring = Keyring(active="simulation", keys={"simulation": secrets.token_bytes(32)})
-        async with build_worker(env.client, store, task_queue, keyring=keyring):
+        # Every open subject keeps its workflow in the worker's sticky cache for its whole
+        # follow-up; one evicted is replayed from its full history on its next command or
+        # timer, and with more open subjects than slots that happens on almost every task.
+        cache = max(DEFAULT_MAX_CACHED_WORKFLOWS, peak_open(plans) + _CACHE_MARGIN)
+        async with build_worker(
+            env.client, store, task_queue, keyring=keyring, max_cached_workflows=cache
+        ):
             signer = SubmissionSigner(keyring, clock=env.get_current_time)
             gateway = SubjectGateway(env.client, task_queue, protocol, signer=signer)
             driver = _Driver(
@@ -225,6 +234,8 @@ async def run_simulation(
             lambda: [fold(store.read_stream(p.subject_id)) for p in plans]
         )
         store_events = await asyncio.to_thread(store.count_events)
+        cpu_seconds = process_cpu_seconds()
+        server_cpu_seconds = children_cpu_seconds(TEST_SERVER_NAME)
     finally:
         await env.shutdown()
     return SimulationReport(
@@ -253,4 +264,6 @@ async def run_simulation(
         drive_seconds=drive_seconds,
         years=config.years,
         protocol_version=protocol.version,
+        cpu_seconds=cpu_seconds,
+        server_cpu_seconds=server_cpu_seconds,
     )

@@ -50,6 +50,15 @@ def test_small_run_exits_zero_with_every_chain_verified(
 
 
 @pytest.mark.slow
+def test_small_run_reports_the_cpu_of_its_process_and_of_the_test_server(
+    small_run: tuple[int, dict[str, Any], str],
+) -> None:
+    _, report, _ = small_run
+    assert report["cpu_seconds"] > 0
+    assert report["server_cpu_seconds"] > 0
+
+
+@pytest.mark.slow
 def test_small_run_covers_every_disease_and_each_way_of_leaving(
     small_run: tuple[int, dict[str, Any], str],
 ) -> None:
