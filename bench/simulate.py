@@ -24,7 +24,7 @@ from pathlib import Path
 
 from domain.events import Event
 from simulation.progress import ProgressLog
-from simulation.runner import SimulationConfig, run_simulation
+from simulation.runner import SUBJECTS_PER_SERVER, SimulationConfig, run_simulation
 from store.sql import SqlEventStore
 from system.logging import configure_logging
 
@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--subjects-per-server", type=int, default=SUBJECTS_PER_SERVER)
     parser.add_argument(
         "--progress",
         type=float,
@@ -90,6 +91,7 @@ def main() -> None:
                     store_url=url,
                     concurrency=args.concurrency,
                     prefix=prefix,
+                    subjects_per_server=args.subjects_per_server,
                 ),
                 on_progress=progress,
             )

@@ -26,7 +26,7 @@ from rich.table import Table
 from simulation.plan import SubjectPlan
 from simulation.progress import ProgressLog
 from simulation.report import SimulationReport
-from simulation.runner import SimulationConfig, run_simulation
+from simulation.runner import SUBJECTS_PER_SERVER, SimulationConfig, run_simulation
 from simulation.safety_figures import SafetyFigures
 from system.config import load_settings
 
@@ -187,6 +187,14 @@ def simulate(
             "long-term follow-up under protocol 2.0 (15: to its end)",
         ),
     ] = 1,
+    subjects_per_server: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Subjects per time-skipping test server: a larger cohort runs on several "
+            "servers at once (one server's cost per event grows with the events it has served)",
+        ),
+    ] = SUBJECTS_PER_SERVER,
     log_every: Annotated[
         float,
         typer.Option(
@@ -203,6 +211,7 @@ def simulate(
         store_url=store_url or load_settings().event_store_url,
         concurrency=concurrency,
         years=years,
+        subjects_per_server=subjects_per_server,
     )
     report = asyncio.run(
         _run(config, show_progress=not as_json and not log_every, log_every=log_every)

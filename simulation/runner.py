@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import shutil
 import sys
@@ -35,13 +36,21 @@ from system.signing import SubmissionSigner
 from worker import DEFAULT_MAX_CACHED_WORKFLOWS, build_worker
 from workflows.subject import workflow_id_for
 
-__all__ = ["ProgressCallback", "SimulationConfig", "run_simulation", "test_server_path"]
+__all__ = [
+    "SUBJECTS_PER_SERVER",
+    "ProgressCallback",
+    "SimulationConfig",
+    "run_simulation",
+    "test_server_path",
+]
 
 # Called after every command with (commands done, commands planned, protocol time).
 ProgressCallback = Callable[[int, int, datetime], None]
 
 # A workflow that has not ended this long after its last timer is stuck, not slow.
 _RESULT_TIMEOUT = timedelta(seconds=60)
+# Enough for the quadratic term of one server to stay small (see SimulationConfig).
+SUBJECTS_PER_SERVER = 250
 # Room in the sticky cache beyond the subjects open at once (finishing runs, the checkpoint).
 _CACHE_MARGIN = 64
 
@@ -57,6 +66,15 @@ class SimulationConfig:
     # Years of follow-up after the infusion: 1 is the main study; more runs the completers on
     # into long-term follow-up (LTFU) under the amended protocol (15 to its end).
     years: int = 1
+    # Subjects per time-skipping test server; a larger cohort is split over several servers,
+    # each driven through the same protocol days. The Java test server records every
+    # time-skipping lock and unlock in a linked list it never trims and searches that list
+    # from its head to release the lock of every timer it fires or drops
+    # (SelfAdvancingTimerImpl.lockEvents), so its CPU per event grows with all the events it
+    # has served: 5-6 ms early in a 400-subject run, 12 ms at its end, 38-58 ms past 20,000
+    # events of a 1,000-subject run. Subjects are independent workflows, so several
+    # shorter-lived servers do the same work without the quadratic term.
+    subjects_per_server: int = SUBJECTS_PER_SERVER
 
 
 def test_server_path() -> str:
@@ -76,6 +94,20 @@ def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+class _Sent:
+    """Commands sent by every server's driver, counted once for the progress callback."""
+
+    def __init__(self, total: int, on_progress: ProgressCallback | None) -> None:
+        self.total = total
+        self.count = 0
+        self.on_progress = on_progress
+
+    def note(self, at: datetime) -> None:
+        self.count += 1
+        if self.on_progress is not None:
+            self.on_progress(self.count, self.total, at)
+
+
 class _Driver:
     """Sends the agenda, moving the shared clock forward between slots."""
 
@@ -83,18 +115,15 @@ class _Driver:
         self,
         env: WorkflowEnvironment,
         gateway: SubjectGateway,
-        concurrency: int,
-        total: int,
-        on_progress: ProgressCallback | None,
+        gate: asyncio.Semaphore,
+        sent: _Sent,
     ) -> None:
         self.env = env
         self.gateway = gateway
-        self.total = total
-        self.on_progress = on_progress
-        self.sent = 0
+        self.sent = sent
         self.rejections: list[str] = []
         self._failed: set[str] = set()
-        self._gate = asyncio.Semaphore(concurrency)
+        self._gate = gate
 
     async def advance_to(self, moment: datetime) -> None:
         now = await self.env.get_current_time()
@@ -121,9 +150,7 @@ class _Driver:
                         f"{type(exc).__name__}: {exc}"
                     )
                     return
-                self.sent += 1
-                if self.on_progress is not None:
-                    self.on_progress(self.sent, self.total, action.at)
+                self.sent.note(action.at)
 
 
 async def _final_state(env: WorkflowEnvironment, plan: SubjectPlan) -> SubjectState | None:
@@ -175,6 +202,46 @@ def _check(store: EventStore, plan: SubjectPlan, final: SubjectState | None) -> 
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Shard:
+    """What one test server's part of the cohort produced."""
+
+    finals: list[SubjectState | None]
+    rejections: list[str]
+
+
+async def _drive_shard(
+    env: WorkflowEnvironment,
+    plans: Sequence[SubjectPlan],
+    store: EventStore,
+    keyring: Keyring,
+    protocol: Protocol,
+    task_queue: str,
+    settled: datetime,
+    gate: asyncio.Semaphore,
+    sent: _Sent,
+) -> _Shard:
+    # Every open subject keeps its workflow in the worker's sticky cache for its whole
+    # follow-up; one evicted is replayed from its full history on its next command or
+    # timer, and with more open subjects than slots that happens on almost every task.
+    cache = max(DEFAULT_MAX_CACHED_WORKFLOWS, peak_open(plans) + _CACHE_MARGIN)
+    async with build_worker(
+        env.client, store, task_queue, keyring=keyring, max_cached_workflows=cache
+    ):
+        signer = SubmissionSigner(keyring, clock=env.get_current_time)
+        gateway = SubjectGateway(env.client, task_queue, protocol, signer=signer)
+        driver = _Driver(env, gateway, gate, sent)
+        await driver.run(build_agenda(plans))
+        await driver.advance_to(settled)
+
+        async def final(plan: SubjectPlan) -> SubjectState | None:
+            async with gate:
+                return await _final_state(env, plan)
+
+        finals = list(await asyncio.gather(*(final(p) for p in plans)))
+    return _Shard(finals=finals, rejections=driver.rejections)
+
+
 async def run_simulation(
     config: SimulationConfig,
     *,
@@ -186,11 +253,19 @@ async def run_simulation(
     protocol = protocol or load_protocol("2.0" if config.years > 1 else "1.0")
     store = open_store(config.store_url)
     prefix = config.prefix or f"SIM-{secrets.token_hex(3).upper()}"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=pydantic_data_converter
-    )
-    try:
-        first_day = (await env.get_current_time()).date() + timedelta(days=1)
+    servers = max(1, -(-config.subjects // config.subjects_per_server))
+    async with contextlib.AsyncExitStack() as stack:
+        envs: list[WorkflowEnvironment] = []
+        for _ in range(servers):
+            env = await WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=test_server_path(),
+                data_converter=pydantic_data_converter,
+            )
+            stack.push_async_callback(env.shutdown)
+            envs.append(env)
+        # Each server's clock starts at the wall clock: plan from the latest of them.
+        now = max([await env.get_current_time() for env in envs])
+        first_day = now.date() + timedelta(days=1)
         plans = plan_cohort(
             config.subjects, seed=config.seed, first_day=first_day, protocol=protocol, prefix=prefix
         )
@@ -198,35 +273,39 @@ async def run_simulation(
             plans = with_ltfu(plans, protocol, config.years, config.seed)
         if on_plans is not None:
             on_plans(plans)
-        agenda = build_agenda(plans)
-        task_queue = f"simulate-{prefix.lower()}"
+        # Round robin, so every server recruits across the whole recruitment period.
+        shards = [plans[i::servers] for i in range(servers)]
+        settled = max(p.settles_by for p in plans) + timedelta(days=1)
         # The simulation is its own gateway and worker: a throw-away key, dated by the
         # test server's skipped clock.
         keyring = Keyring(active="simulation", keys={"simulation": secrets.token_bytes(32)})
-        # Every open subject keeps its workflow in the worker's sticky cache for its whole
-        # follow-up; one evicted is replayed from its full history on its next command or
-        # timer, and with more open subjects than slots that happens on almost every task.
-        cache = max(DEFAULT_MAX_CACHED_WORKFLOWS, peak_open(plans) + _CACHE_MARGIN)
-        async with build_worker(
-            env.client, store, task_queue, keyring=keyring, max_cached_workflows=cache
-        ):
-            signer = SubmissionSigner(keyring, clock=env.get_current_time)
-            gateway = SubjectGateway(env.client, task_queue, protocol, signer=signer)
-            driver = _Driver(
-                env, gateway, config.concurrency, sum(s.size for s in agenda), on_progress
+        # One bound on the commands in flight, whichever server they go to.
+        gate = asyncio.Semaphore(config.concurrency)
+        sent = _Sent(sum(len(p.actions) for p in plans), on_progress)
+        drive_started = time.perf_counter()
+        results = await asyncio.gather(
+            *(
+                _drive_shard(
+                    env,
+                    shard,
+                    store,
+                    keyring,
+                    protocol,
+                    f"simulate-{prefix.lower()}-{index}",
+                    settled,
+                    gate,
+                    sent,
+                )
+                for index, (env, shard) in enumerate(zip(envs, shards, strict=True))
             )
-            drive_started = time.perf_counter()
-            await driver.run(agenda)
-            settled = max(p.settles_by for p in plans) + timedelta(days=1)
-            await driver.advance_to(settled)
-            gate = asyncio.Semaphore(config.concurrency)
-
-            async def final(plan: SubjectPlan) -> SubjectState | None:
-                async with gate:
-                    return await _final_state(env, plan)
-
-            finals = await asyncio.gather(*(final(p) for p in plans))
-            drive_seconds = time.perf_counter() - drive_started
+        )
+        drive_seconds = time.perf_counter() - drive_started
+        final_of = {
+            plan.subject_id: final
+            for shard, result in zip(shards, results, strict=True)
+            for plan, final in zip(shard, result.finals, strict=True)
+        }
+        finals = [final_of[plan.subject_id] for plan in plans]
         outcomes = await asyncio.to_thread(
             lambda: [_check(store, p, f) for p, f in zip(plans, finals, strict=True)]
         )
@@ -236,16 +315,14 @@ async def run_simulation(
         store_events = await asyncio.to_thread(store.count_events)
         cpu_seconds = process_cpu_seconds()
         server_cpu_seconds = children_cpu_seconds(TEST_SERVER_NAME)
-    finally:
-        await env.shutdown()
     return SimulationReport(
         subjects=len(plans),
         seed=config.seed,
         store_url=_redacted(config.store_url),
         first_day=first_day.isoformat(),
         last_day=settled.date().isoformat(),
-        commands_sent=driver.sent,
-        rejections=tuple(driver.rejections),
+        commands_sent=sent.count,
+        rejections=tuple(r for result in results for r in result.rejections),
         figures=cohort_figures(plans, states, sae_report_hours=protocol.safety.sae_report_hours),
         events_written=sum(o.events for o in outcomes),
         store_events=store_events,

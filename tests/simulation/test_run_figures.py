@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -9,6 +10,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
 from domain.protocol import Protocol
 from simulation.agenda import peak_open
 from simulation.cohort import plan_cohort
@@ -68,3 +73,17 @@ def test_cpu_of_a_named_child_is_counted_and_an_absent_one_is_none() -> None:
         child.wait()
     assert children_cpu_seconds("no-such-process") is None
     assert process_cpu_seconds() > 0
+
+
+@pytest.mark.slow
+def test_a_cohort_split_over_several_test_servers_ends_as_planned_in_one_store(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    split = ["--subjects", "6", "--seed", "3", "--subjects-per-server", "2"]
+    result = CliRunner().invoke(app, ["simulate", *split, "--json", "--store-url", url])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert report["ok"] is True
+    assert report["streams_verified"] == report["subjects"] == 6
+    assert report["store_events"] == report["events_written"] > 0
