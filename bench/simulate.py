@@ -26,6 +26,7 @@ from domain.events import Event
 from simulation.progress import ProgressLog
 from simulation.runner import SUBJECTS_PER_SERVER, SimulationConfig, run_simulation
 from store.sql import SqlEventStore
+from system.collector import tune_collector
 from system.logging import configure_logging
 
 __all__ = ["main"]
@@ -60,6 +61,8 @@ def _plain_append(batches: list[list[Event]], directory: Path) -> float:
 def main() -> None:
     # The workflows' safety alerts are logged; keep stdout for the figures.
     configure_logging("console", level=logging.WARNING)
+    # As `trial simulate` runs (the process is the worker too).
+    tune_collector()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
