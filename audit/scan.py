@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -52,47 +54,84 @@ _SORTED = orjson.OPT_SORT_KEYS
 _SORTED_STRICT = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 _Unparsed = (orjson.JSONDecodeError, orjson.JSONEncodeError, TypeError)
 
+# A \u escape of a character that sorts differently in UTF-16 (U+E000..U+FFFF, or a surrogate of
+# a supplementary character). ``fast_jcs_equivalent`` looks for such characters in the text, so
+# it misses a key written as an escape; an escaped backslash before "u" only costs the slow path.
+_REORDERING_ESCAPE = re.compile(r"\\u(?:[eEfF]|[dD][89abAB])")
+
+
+def _jcs_sorts_alike(text: str, numbers_ok: bool) -> bool:
+    """``fast_jcs_equivalent``, also when keys are written as ``\\u`` escapes in ``text``."""
+    return fast_jcs_equivalent(text, numbers_ok) and (
+        "\\" not in text or _REORDERING_ESCAPE.search(text) is None
+    )
+
 
 def _has_float(value: dict[str, Any]) -> bool:
-    """Whether a parsed document holds a float anywhere (iterative: no recursion cost)."""
+    """Whether a parsed document holds a float anywhere (iterative: no recursion cost).
+
+    Strings are tested first: they are most of an envelope's values.
+    """
     stack: list[Any] = [value]
     while stack:
         node = stack.pop()
         for item in node.values() if node.__class__ is dict else node:
             kind = item.__class__
-            if kind is float:
-                return True
+            if kind is str:
+                continue
             if kind is dict or kind is list:
                 stack.append(item)
+            elif kind is float:
+                return True
     return False
 
 
-def _fast_canonical(text: str) -> tuple[dict[str, Any], Any, bytes] | None:
-    """(envelope, its stored hash, canonical bytes without ``hash``) through orjson, or None.
+def _fast_body(body: dict[str, Any], text: str) -> bytes | None:
+    """The canonical bytes of ``body`` (an envelope parsed by orjson, ``hash`` taken out), or None.
 
     For a document without floats, orjson's sorted-keys output is byte for byte
     ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, and RFC 8785
     when keys sort alike in UTF-16 and no integer exceeds 2**53 (OPT_STRICT_INTEGER refuses
     those). Floats print differently in places (exponents, integral values), and orjson reads
-    integers beyond 64 bits as floats, so any float, or anything orjson refuses (NaN, lone
-    surrogates), returns None: the reference path decides.
+    integers beyond 64 bits as floats, so any float, or anything orjson refuses, returns None:
+    the reference path decides. ``text`` is the stored envelope the body was parsed from; orjson
+    also reads one with whitespace around it, which the reference path refuses, so that too
+    returns None.
     """
+    if text[0] != "{" or text[-1] != "}":
+        return None
+    scheme = body.get("hash_scheme")
     try:
-        env = _orjson_loads(text)
-        if env.__class__ is not dict or _has_float(env):
-            return None
-        body = env.copy()
-        stored = body.pop("hash", None)
-        scheme = body.get("hash_scheme")
         if scheme is None:
             out: bytes = _orjson_dumps(body, option=_SORTED)
-        elif scheme == JCS_SCHEME and fast_jcs_equivalent(text, True):
+        elif scheme == JCS_SCHEME and (
+            # Plain ASCII without escapes sorts alike; the rest is looked at more closely.
+            (text.isascii() and "\\" not in text) or _jcs_sorts_alike(text, True)
+        ):
             out = _orjson_dumps(body, option=_SORTED_STRICT)
         else:
             return None
     except _Unparsed:
         return None
-    return env, stored, out
+    if _has_float(body):
+        return None
+    return out
+
+
+def _fast_canonical(text: str) -> tuple[dict[str, Any], Any, bytes] | None:
+    """(envelope without ``hash``, its stored hash, canonical bytes) through orjson, or None.
+
+    What ``StreamScan.scan`` does per row, as one function for the tests.
+    """
+    try:
+        env = _orjson_loads(text)
+    except _Unparsed:
+        return None
+    if env.__class__ is not dict:
+        return None
+    stored = env.pop("hash", None)
+    out = _fast_body(env, text)
+    return None if out is None else (env, stored, out)
 
 
 def _canonical_bytes(body: dict[str, Any], scheme: object, text: str, numbers_ok: bool) -> bytes:
@@ -101,7 +140,7 @@ def _canonical_bytes(body: dict[str, Any], scheme: object, text: str, numbers_ok
     The C json encoder where it prints RFC 8785 (``NumberWatch`` saw only plain numbers and
     keys sort alike), else the ``rfc8785`` package.
     """
-    if scheme is None or (scheme == JCS_SCHEME and fast_jcs_equivalent(text, numbers_ok)):
+    if scheme is None or (scheme == JCS_SCHEME and _jcs_sorts_alike(text, numbers_ok)):
         text_form: str = _encode_sorted(body)
         return text_form.encode("utf-8")
     if not isinstance(scheme, str):
@@ -120,8 +159,11 @@ class Problem:
     problem: str
 
 
-def _time(value: str | datetime) -> datetime:
+def _time(value: object) -> datetime:
     moment = _fromiso(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        # SQLite keeps whatever an UPDATE wrote, e.g. a number.
+        raise TypeError(f"not a time: {value!r}")
     # SQLite columns hold naive UTC (store.projection.utc); PostgreSQL returns aware times.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -223,6 +265,11 @@ class StreamScan:
         places_append = self.places.append
         with_leaves = self.with_leaves
         sha256 = _sha256
+        loads = _orjson_loads
+        fast_body = _fast_body
+        checked_fields = _checked_fields
+        fromiso = _fromiso
+        epoch, epoch_utc = _EPOCH, _EPOCH_UTC
         count = 0
         for row in rows:
             (
@@ -242,18 +289,24 @@ class StreamScan:
                 if log_index != expected_index:
                     self.log_gaps.append((expected_index, (log_index or 0) - 1))
                 expected_index = (log_index or 0) + 1
-            env: dict[str, Any] | None
+            # The orjson path (see _fast_body); ``env`` loses its ``hash`` member on the way,
+            # which is put back only for a row that needs the full check.
+            canonical: bytes | None = None
+            try:
+                env: Any = loads(text)
+            except _Unparsed:
+                env = None
+            if env.__class__ is dict:
+                stored_hash = env.pop("hash", None)
+                canonical = fast_body(env, text)
             problem: str | None = None
-            fast = _fast_canonical(text)
-            if fast is not None:
-                env, stored_hash, canonical = fast
+            if canonical is not None:
                 raw = sha256(canonical).digest()
             else:
                 env, stored_hash, raw, problem = self._reference(text)
             digest = raw.hex()
             if with_leaves:
-                leaf = sha256(b"\x00" + raw).digest()
-                leaves_append(leaf)
+                leaves_append(sha256(b"\x00" + raw).digest())
                 places_append((stream, seq))
             if stream in problems:
                 continue
@@ -263,24 +316,35 @@ class StreamScan:
             else:
                 want_seq, want_prev = tail[0] + 1, tail[1]
             if problem is None and env is not None:
-                get = env.get
-                actor = get("actor")
-                if not (
-                    seq == want_seq
-                    and stored_hash == digest
-                    and get("prev_hash") == want_prev
-                    and get("seq") == seq
-                    and get("stream") == stream
-                    and type_ == get("type")
-                    and hash_col == digest
-                    and prev_col == want_prev
-                    and actor.__class__ is dict
-                    and actor.get("user_id") == actor_id
-                    and _same_time(occurred, get("occurred_at"))
-                    and _same_time(recorded, get("recorded_at"))
-                ):
-                    # Something differs (or only looks different, e.g. a time with an offset):
-                    # the full check decides and says what.
+                # Every comparison ``row_problem`` makes, at once; any difference (or a missing
+                # member, or a value of another type) and ``row_problem`` decides and says what.
+                # Times: SQLite's naive UTC text against the envelope's ISO text, as distances
+                # from the epoch (exactly ``_time(column) == _fromiso(text)``).
+                try:
+                    prev, env_seq, env_stream, env_type, actor, occ, rec = checked_fields(env)
+                    same = (
+                        seq == want_seq
+                        and stored_hash == digest
+                        and hash_col == digest
+                        and prev_col == want_prev
+                        and (prev, env_seq, env_stream, env_type) == (want_prev, seq, stream, type_)
+                        and actor.__class__ is dict
+                        and actor.get("user_id") == actor_id
+                        and (
+                            fromiso(occurred) - epoch == fromiso(occ) - epoch_utc
+                            if occurred.__class__ is str
+                            else _time(occurred) == fromiso(occ)
+                        )
+                        and (
+                            fromiso(recorded) - epoch == fromiso(rec) - epoch_utc
+                            if recorded.__class__ is str
+                            else _time(recorded) == fromiso(rec)
+                        )
+                    )
+                except (KeyError, TypeError, ValueError):
+                    same = False
+                if not same:
+                    env["hash"] = stored_hash
                     problem = row_problem(LogRow(*row), env, digest, tail)
             if problem is not None:
                 # A seq gap is reported where the stream's order breaks, not at the row found.
@@ -292,24 +356,11 @@ class StreamScan:
         return expected_index
 
 
-def _same_time(column: object, text: object) -> bool:
-    """Cheap equality of a stored time column with the envelope's text, for the common forms.
-
-    SQLite holds naive UTC text ("2026-01-05 09:00:00.000000"), the envelope UTC with a "Z"
-    ("2026-01-05T09:00:00Z", or with microseconds); a ``False`` here is only confirmed by the
-    full comparison in ``row_problem``.
-    """
-    if column.__class__ is str and text.__class__ is str:
-        moment = str(text)
-        if len(moment) == 20:
-            return column == moment.replace("T", " ").replace("Z", ".000000")
-        return column == moment[:10] + " " + moment[11:-1]
-    if isinstance(column, datetime) and isinstance(text, str):
-        try:
-            return column == _fromiso(text)
-        except ValueError:
-            return False
-    return False
+_EPOCH = datetime(1970, 1, 1)
+_EPOCH_UTC = _EPOCH.replace(tzinfo=UTC)
+_checked_fields = itemgetter(
+    "prev_hash", "seq", "stream", "type", "actor", "occurred_at", "recorded_at"
+)
 
 
 def row_problem(

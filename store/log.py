@@ -78,12 +78,16 @@ class LogStore:
             return [LogRow(*row) for row in conn.execute(query)]
 
     def raw_pages(
-        self, batch_size: int = 20_000, after: int = -1
+        self, batch_size: int = 20_000, after: int = -1, chunk_size: int = 500
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """As ``pages``, as plain tuples straight from the database driver.
+        """As ``pages``, as plain tuples straight from the database driver, in small chunks.
 
         Skips SQLAlchemy's per-row processing, which costs as much as the checks themselves on a
         200,000-event verify; SQLite returns the stored time text, PostgreSQL aware datetimes.
+        Each query still reads ``batch_size`` rows, but they are handed on ``chunk_size`` at a
+        time while the query's connection stays open: a whole page of rows held at once costs
+        a third more than the rows themselves (fresh memory for every row instead of the blocks
+        the previous chunk freed).
         """
         mark = "?" if self._engine.dialect.name == "sqlite" else "%s"
         sql = (
@@ -91,18 +95,19 @@ class LogStore:
             f"hash, envelope FROM events WHERE log_index > {mark} ORDER BY log_index LIMIT {mark}"
         )
         while True:
+            read = 0
             with self._engine.connect() as conn:
                 cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
                 try:
                     cursor.execute(sql, (after, batch_size))
-                    page: list[tuple[Any, ...]] = cursor.fetchall()
+                    while chunk := cursor.fetchmany(chunk_size):
+                        read += len(chunk)
+                        after = int(chunk[-1][0])
+                        yield chunk
                 finally:
                     cursor.close()
-            if page:
-                yield page
-            if len(page) < batch_size:
+            if read < batch_size:
                 return
-            after = int(page[-1][0])
 
     def unlogged(self) -> list[LogRow]:
         """Rows without a log index: never written by ``append``."""
