@@ -112,8 +112,45 @@ class Paths:
 RUN = uuid.uuid4().hex[:6].upper()
 
 
-async def _cell(send: Send, clients: int, seconds: float) -> tuple[int, list[float]]:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (every thread) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _processes() -> dict[str, int]:
+    """This run's processes by role: the bench (client side), web, worker, Temporal server."""
+    found = {"bench": os.getpid()}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rpartition(")")[2].split()[1]) != os.getpid():
+            continue
+        if "bench_worker.py" in cmdline:
+            found["worker"] = int(entry.name)
+        elif "uvicorn" in cmdline or "profiled_web.py" in cmdline:
+            found["web"] = int(entry.name)
+        elif "temporal" in cmdline:
+            found["temporal"] = int(entry.name)
+    return found
+
+
+PROCESSES: dict[str, int] = {}
+
+
+async def _cell(
+    send: Send, clients: int, seconds: float
+) -> tuple[int, list[float], dict[str, float]]:
     latencies: list[float] = []
+    cpu_before = {name: _cpu_s(pid) for name, pid in PROCESSES.items()}
     stop = time.perf_counter() + seconds
 
     async def loop(i: int) -> None:
@@ -125,7 +162,12 @@ async def _cell(send: Send, clients: int, seconds: float) -> tuple[int, list[flo
     started = time.perf_counter()
     await asyncio.gather(*(loop(i) for i in range(clients)))
     elapsed = time.perf_counter() - started
-    return len(latencies), [len(latencies) / elapsed, *latencies]
+    # CPU per command of each process: load-independent where rates are not.
+    cpu = {
+        name: (_cpu_s(pid) - cpu_before[name]) / max(1, len(latencies))
+        for name, pid in PROCESSES.items()
+    }
+    return len(latencies), [len(latencies) / elapsed, *latencies], cpu
 
 
 def _credentials(kind: str, data_dir: Path) -> tuple[tuple[str, str] | None, dict[str, str]]:
@@ -239,14 +281,18 @@ async def main() -> None:
             for send in named.values():
                 await send(0)
             results: dict[tuple[int, str], list[list[float]]] = {}
+            cpu: dict[tuple[int, str], list[dict[str, float]]] = {}
+            PROCESSES.update(_processes())
             order = list(named)
             for number in range(args.rounds):
                 for clients in levels:
                     rotated = order[number % 3 :] + order[: number % 3]
                     for name in rotated:
-                        _, figures = await _cell(named[name], clients, args.seconds)
+                        _, figures, used = await _cell(named[name], clients, args.seconds)
                         results.setdefault((clients, name), []).append(figures)
+                        cpu.setdefault((clients, name), []).append(used)
         _report(results, levels, args.rounds)
+        _report_cpu(cpu, levels)
     finally:
         for process in (web, worker):
             process.terminate()
@@ -282,6 +328,28 @@ def _report(
             f"{p50['bare']:.0f}/{p50['gateway']:.0f}/{p50['rest']:.0f}"
         )
     print("ratios are min/median over the rounds")
+
+
+def _report_cpu(cpu: dict[tuple[int, str], list[dict[str, float]]], levels: list[int]) -> None:
+    """CPU ms per command by process, medians over the rounds; the ratio gateway/REST of the
+    total is what the rate ratio would be on a machine whose cores were all busy."""
+    names = [n for n in ("bench", "web", "worker", "temporal") if n in PROCESSES]
+    print("CPU ms per command by process (median over rounds; bench = the clients' process)")
+    print(f"{'clients':>7} {'path':>8} " + " ".join(f"{n:>9}" for n in names) + f" {'total':>9}")
+    for clients in levels:
+        totals: dict[str, list[float]] = {}
+        for path in ("gateway", "rest"):
+            rounds = cpu[(clients, path)]
+            totals[path] = [sum(r.values()) * 1000 for r in rounds]
+            cells = " ".join(
+                f"{statistics.median(r[n] for r in rounds) * 1000:9.2f}" for n in names
+            )
+            print(f"{clients:>7} {path:>8} {cells} {statistics.median(totals[path]):9.2f}")
+        ratios = [g / r for g, r in zip(totals["gateway"], totals["rest"], strict=True)]
+        print(
+            f"{clients:>7} {'gw/rest':>8} total CPU per command, min/median "
+            f"{min(ratios):.2f}/{statistics.median(ratios):.2f}"
+        )
 
 
 if __name__ == "__main__":

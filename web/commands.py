@@ -95,15 +95,18 @@ async def command_key(request: Request, key: IdempotencyKey = None) -> str | Non
 CommandKey = Annotated[str | None, Depends(command_key)]
 
 
-def _take_command_id(raw: bytes, scope: MutableMapping[str, Any]) -> bytes:
+def _take_command_id(raw: bytes, scope: MutableMapping[str, Any]) -> tuple[bytes, Any]:
+    """The body without ``command_id``, as bytes and parsed (None: not a JSON object)."""
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        return raw  # FastAPI answers it with its own 422
-    if not isinstance(body, dict) or BODY_FIELD not in body:
-        return raw
+        return raw, None  # FastAPI answers it with its own 422
+    if not isinstance(body, dict):
+        return raw, None
+    if BODY_FIELD not in body:
+        return raw, body
     scope[_SCOPE_KEY] = body.pop(BODY_FIELD)
-    return json.dumps(body).encode()
+    return json.dumps(body).encode(), body
 
 
 class _CommandIdRequest(Request):
@@ -111,7 +114,10 @@ class _CommandIdRequest(Request):
         raw = await super().body()
         if "jy231.body_read" not in self.scope:
             self.scope["jy231.body_read"] = True
-            self._body = _take_command_id(raw, self.scope)
+            self._body, parsed = _take_command_id(raw, self.scope)
+            if parsed is not None:
+                # What ``json()`` would parse from ``_body`` again: FastAPI asks for it next.
+                self._json = parsed
         return self._body
 
 

@@ -18,6 +18,7 @@ from system.metrics import AppMetrics
 from web.auth import UserDirectory
 from web.login_guard import LoginGuard
 from web.session import SessionSigner
+from web.token_cache import TokenCache
 
 __all__ = ["AppContext", "context"]
 
@@ -36,6 +37,9 @@ class AppContext:
     # Server-side sessions, API tokens, login failures and the security log.
     security: SecurityStore
     guard: LoginGuard
+    # Bearer tokens: looked up in ``security`` at most once a second per token, at once after
+    # a revocation in this process.
+    tokens: TokenCache
     # A dashboard session ends after this long without a request (and at logout).
     session_idle_s: float
     # Session cookies only over HTTPS (on behind the compose file's TLS proxy).

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from fastapi import FastAPI
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from system.redaction import begin_request_secrets
@@ -42,9 +43,12 @@ class SecretScope:
 
 class SecurityHeaders:
     """Pure ASGI (no extra task and stream per request, unlike ``@app.middleware``): the
-    headers are set on the response's start message."""
+    headers are set on the response's start message, as raw pairs made once.
 
-    def __init__(self, app: ASGIApp, https: bool = False) -> None:
+    ``https``: asked per response whether to send HSTS (the app knows once it has its context,
+    which ``web.main`` gives it at start-up, after the middleware is built)."""
+
+    def __init__(self, app: ASGIApp, https: Callable[[], bool] = lambda: False) -> None:
         self.app = app
         self.https = https
 
@@ -56,26 +60,55 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = (
-                    DOCS_CSP if path.startswith(_DOCS) else PAGE_CSP
+                message["headers"] = _with_security_headers(
+                    message.get("headers", ()), path, self.https()
                 )
-                headers["X-Frame-Options"] = "DENY"
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                if not path.startswith("/static/"):
-                    # Pages and API answers carry subject data: not for shared caches or the
-                    # back button.
-                    headers.setdefault("Cache-Control", "no-store")
-                if self.https:
-                    headers["Strict-Transport-Security"] = "max-age=31536000"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def install_security_headers(app: FastAPI, *, https: bool = False) -> None:
+def _pair(name: str, value: str) -> tuple[bytes, bytes]:
+    return name.lower().encode("latin-1"), value.encode("latin-1")
+
+
+_ALWAYS = [
+    _pair("X-Frame-Options", "DENY"),
+    _pair("X-Content-Type-Options", "nosniff"),
+    _pair("Referrer-Policy", "no-referrer"),
+    _pair("Cross-Origin-Opener-Policy", "same-origin"),
+]
+_PAGE_CSP = _pair("Content-Security-Policy", PAGE_CSP)
+_DOCS_CSP = _pair("Content-Security-Policy", DOCS_CSP)
+_HSTS = _pair("Strict-Transport-Security", "max-age=31536000")
+_NO_STORE = _pair("Cache-Control", "no-store")
+# Set whatever the handler said (the handler's value is dropped); Cache-Control is only a
+# default.
+_SET = frozenset(name for name, _ in [*_ALWAYS, _PAGE_CSP, _HSTS])
+
+
+def _with_security_headers(
+    headers: Iterable[tuple[bytes, bytes]], path: str, https: bool
+) -> list[tuple[bytes, bytes]]:
+    kept: list[tuple[bytes, bytes]] = []
+    has_cache_control = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower in _SET:
+            continue
+        has_cache_control = has_cache_control or lower == b"cache-control"
+        kept.append((name, value))
+    kept.append(_DOCS_CSP if path.startswith(_DOCS) else _PAGE_CSP)
+    kept += _ALWAYS
+    if not has_cache_control and not path.startswith("/static/"):
+        # Pages and API answers carry subject data: not for shared caches or the back button.
+        kept.append(_NO_STORE)
+    if https:
+        kept.append(_HSTS)
+    return kept
+
+
+def install_security_headers(app: FastAPI, *, https: Callable[[], bool] = lambda: False) -> None:
     app.add_middleware(SecurityHeaders, https=https)
     # Added last, so outermost among the app's own middleware.
     app.add_middleware(SecretScope)

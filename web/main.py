@@ -20,7 +20,7 @@ from system.logging import configure_logging
 from system.metrics import AppMetrics, CommandMetricsInterceptor
 from system.telemetry import configure_tracing, tracing_interceptors
 from system.temporal import connect
-from web.app import create_app
+from web.app import app_context, install_context, new_app
 from web.auth import UserDirectory
 from worker import OUTBOX_NAME
 
@@ -32,7 +32,7 @@ DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 
 
 @asynccontextmanager
-async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = load_settings()
     configure_logging(settings.log_format)
     address = settings.temporal_address or DEFAULT_TEMPORAL_ADDRESS
@@ -75,10 +75,12 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
     users = UserDirectory.load(settings.users_file)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     security = SecurityStore(settings.security_db_url)
-    # The real app needs the connected client, so it is built here and mounted at the root.
-    outer.mount(
-        "/",
-        create_app(
+    # The context needs the connected client, so the app gets it here; its routes and middleware
+    # were there from the start (one app: a mounted inner app cost every request a second
+    # middleware stack and router).
+    install_context(
+        app,
+        app_context(
             gateway,
             store,
             users,
@@ -105,7 +107,7 @@ async def _lifespan(outer: FastAPI) -> AsyncIterator[None]:
 
 def build_app() -> FastAPI:
     """The production app: settings from the environment, everything connected at start-up."""
-    return FastAPI(lifespan=_lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    return new_app(lifespan=_lifespan)
 
 
 app = build_app()

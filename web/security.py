@@ -56,8 +56,10 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def _bearer(ctx: AppContext, presented: str) -> Actor:
-    token = ctx.security.token(presented)
+async def _bearer(ctx: AppContext, presented: str) -> Actor:
+    # The token cache (web.token_cache) looks the token up in the store at most once a second
+    # and at once after any revocation in this process; the user list is checked every time.
+    token = await ctx.tokens.token(presented)
     user = ctx.users.get(token.username) if token else None
     if token is None or user is None:
         raise _unauthorized("unknown or revoked token")
@@ -77,7 +79,7 @@ async def authenticate(request: Request, ctx: AppContext) -> Actor:
         # Whatever happens next, this never appears in a log line of this request.
         remember_secret(value)
     if scheme.lower() == "bearer" and value:
-        return await asyncio.to_thread(_bearer, ctx, value)
+        return await _bearer(ctx, value)
     if scheme.lower() != "basic" or not value:
         raise _unauthorized("valid credentials required (Bearer token or HTTP Basic)")
     try:

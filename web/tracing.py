@@ -13,15 +13,15 @@ __all__ = ["RequestSpanMiddleware"]
 class RequestSpanMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Fetched once: until a tracer provider is set this is a proxy that finds it later.
+        self.tracer = trace.get_tracer("jy231.web")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         name = f"{scope['method']} {scope['path']}"
-        with trace.get_tracer("jy231.web").start_as_current_span(
-            name, kind=SpanKind.SERVER
-        ) as span:
+        with self.tracer.start_as_current_span(name, kind=SpanKind.SERVER) as span:
             span.set_attribute("http.request.method", scope["method"])
             span.set_attribute("url.path", scope["path"])
 

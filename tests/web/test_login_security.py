@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from tests.web.login import logged_in, submit
 from web.app import create_app
 from web.auth import UserDirectory
 from web.session import COOKIE_NAME
+from web.token_cache import RECHECK_S
 
 PAGES = ["/login", "/board", "/visits", "/alerts", "/study", "/report/orr", "/subjects/new"]
 
@@ -96,6 +98,24 @@ async def test_bearer_tokens_are_scoped_and_revocable(app: FastAPI, client_for: 
     with security.engine.connect() as conn:
         dumped = " ".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM api_tokens"))
     assert token.split("_", 2)[2] not in dumped
+
+
+async def test_a_token_revoked_by_another_process_is_refused_within_a_second(
+    gateway: SubjectGateway, sqlite_store: SqlEventStore, users: UserDirectory, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'security.db'}"
+    # The CLI (`trial user token revoke`) writes the same database through its own engine.
+    web, cli = SecurityStore(url), SecurityStore(url)
+    app = create_app(gateway, sqlite_store, users, session_secret="s", security=web)
+    token = cli.create_token("cora", "coordinator", "test")
+    auth = {"Authorization": f"Bearer {token}"}
+    async with _client(app) as client:
+        assert (await client.get("/api/board", headers=auth)).status_code == 200
+        cli.revoke_token(token.split("_")[1])
+        await asyncio.sleep(RECHECK_S)
+        assert (await client.get("/api/board", headers=auth)).status_code == 401
+    web.close()
+    cli.close()
 
 
 @pytest.mark.parametrize("page", PAGES)
