@@ -480,6 +480,11 @@ def _withdraw(
         if phase.value == phase_name and not isinstance(action.command, _SAFETY_COMMANDS)
     ]
     cut = rng.choice(candidates)
+    final_visit = next(reversed(closes), None)
+    if _is_visit(b.steps[cut][0].command, final_visit) and candidates.index(cut) > 0:
+        # The final visit completes the subject, so nobody can withdraw after it: cut at the
+        # milestone before (after the draw, so the seed's random stream stays as it was).
+        cut = candidates[candidates.index(cut) - 1]
     last = b.steps[cut][0]
     following = b.steps[cut + 1][0].at if cut + 1 < len(b.steps) else None
     # Withdraw the next day when there is room before the next step; else on the same visit.
@@ -542,6 +547,10 @@ def _withdraw(
         missed_monitoring_days=missed_days,
         overdue_saes=tuple(ae_id for ae_id in plan.overdue_saes if ae_id in serious),
     )
+
+
+def _is_visit(command: c.Command, code: str | None) -> bool:
+    return isinstance(command, c.CompleteVisit) and command.code == code
 
 
 def _serious_ae_ids(subject_id: str, actions: Sequence[Action]) -> set[str]:

@@ -14,7 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from domain import commands as c
 from domain.protocol import Protocol
+from domain.schedule import visit_schedule
 from simulation.agenda import peak_open
 from simulation.cohort import plan_cohort
 from simulation.cpu import children_cpu_seconds, process_cpu_seconds
@@ -87,3 +89,17 @@ def test_a_cohort_split_over_several_test_servers_ends_as_planned_in_one_store(
     assert report["ok"] is True
     assert report["streams_verified"] == report["subjects"] == 6
     assert report["store_events"] == report["events_written"] > 0
+
+
+def test_nobody_is_planned_to_withdraw_after_the_visit_that_completes_them(
+    protocol: Protocol,
+) -> None:
+    # Seed 1 at 1,000 subjects drew the final visit as the cut for four subjects, who then
+    # completed two days before their withdrawal was sent.
+    final = visit_schedule(AT.date(), protocol)[-1].code
+    plans = plan_cohort(1000, seed=1, first_day=AT.date(), protocol=protocol)
+    withdrawing = [p for p in plans if p.scenario == "withdraws"]
+    assert withdrawing
+    for plan in withdrawing:
+        visits = [a.command.code for a in plan.actions if isinstance(a.command, c.CompleteVisit)]
+        assert final not in visits, plan.subject_id
