@@ -34,6 +34,8 @@ from domain.measurements import (
     PregnancyTest,
     Weight,
 )
+from domain.protocol import load_protocol
+from domain.site_calendar import site_time
 from domain.values import Disease, Sex
 from simulation.records import screening_record
 
@@ -108,7 +110,9 @@ class _Site:
         self.investigator = login("ivan")
         self.pi = login("petra")
         self.now = datetime.now(UTC)
-        self.today = self.now.date()
+        # The site's calendar day, as the workflows judge dates: from 16:00 UTC a site at UTC+8
+        # is already on the next day (a UTC date then put D09's screening window past its end).
+        self.today = site_time(self.now, load_protocol().calendar.timezone).date()
 
     def request_slot(self, subject_id: str, dose_level: str) -> None:
         """With study gating on, the sentinel's slot; without a study workflow (gating off)
