@@ -22,11 +22,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import uvloop
+from corrections import correction
 
 from domain import commands as c
 from domain.actors import Actor, Role
@@ -98,16 +99,6 @@ class StubGateway:
         if self._answer is None:
             self._answer = _result(command, actor, command_id)
         return self._answer
-
-
-def _correction(value: str) -> c.RecordCorrection:
-    return c.RecordCorrection(
-        occurred_at=datetime.now(UTC) - timedelta(seconds=5),
-        target_seq=1,
-        field="sex",
-        new_value=value,
-        reason="benchmark: source document check",
-    )
 
 
 def _asgi_post(
@@ -224,13 +215,13 @@ async def main() -> None:
         return "male" if flip[0] else "female"
 
     async def rest(_: int) -> None:
-        body = json.dumps(_correction(next_value()).model_dump(mode="json")).encode()
+        body = json.dumps(correction(next_value()).model_dump(mode="json")).encode()
         status = await post(body)
         if status != 200:
             raise RuntimeError(f"REST {status}")
 
     async def direct(_: int) -> None:
-        await stub.submit(SUBJECT, _correction(next_value()), INVESTIGATOR, str(uuid.uuid4()))
+        await stub.submit(SUBJECT, correction(next_value()), INVESTIGATOR, str(uuid.uuid4()))
 
     named = {"direct": direct, "rest": rest}
     for send in named.values():

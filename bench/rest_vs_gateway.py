@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 from bare import BareInput, BareWorkflow
+from corrections import correction
 from setup_env import bench_converter
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -52,16 +53,6 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _correction(value: str) -> c.RecordCorrection:
-    return c.RecordCorrection(
-        occurred_at=datetime.now(UTC) - timedelta(seconds=5),
-        target_seq=1,
-        field="sex",
-        new_value=value,
-        reason="benchmark: source document check",
-    )
 
 
 class Paths:
@@ -92,18 +83,18 @@ class Paths:
 
     async def bare(self, i: int) -> None:
         handle = self.client.get_workflow_handle_for(BareWorkflow.run, f"bare-{RUN}-{i}")
-        command = _correction(self._next(f"bare-{i}"))
+        command = correction(self._next(f"bare-{i}"))
         await handle.execute_update(
             BareWorkflow.submit, c.Submission(command=command, actor=INVESTIGATOR)
         )
 
     async def gateway_path(self, i: int) -> None:
         subject = f"G{RUN}-{i}"
-        await self.gateway.submit(subject, _correction(self._next(subject)), INVESTIGATOR)
+        await self.gateway.submit(subject, correction(self._next(subject)), INVESTIGATOR)
 
     async def rest(self, i: int) -> None:
         subject = f"R{RUN}-{i}"
-        body = _correction(self._next(subject)).model_dump(mode="json")
+        body = correction(self._next(subject)).model_dump(mode="json")
         response = await self.http.post(f"/api/subjects/{subject}/commands", json=body)
         if response.status_code != 200:
             raise RuntimeError(f"REST {response.status_code}: {response.text[:200]}")

@@ -21,6 +21,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from corrections import correction
 from pg import postgres_available, scratch_database
 from setup_env import bench_converter
 from temporalio.api.enums.v1 import EventType
@@ -37,16 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 COORDINATOR = Actor(user_id="cora", role=Role.COORDINATOR)
 INVESTIGATOR = Actor(user_id="ivan", role=Role.INVESTIGATOR)
-
-
-def _correction(value: str) -> c.RecordCorrection:
-    return c.RecordCorrection(
-        occurred_at=datetime.now(UTC) - timedelta(seconds=5),
-        target_seq=1,
-        field="sex",
-        new_value=value,
-        reason="benchmark: source document check",
-    )
 
 
 async def _round(
@@ -96,7 +87,7 @@ async def _round(
             value = "female"
             while time.perf_counter() < stop:
                 value = "male" if value == "female" else "female"
-                await gateway.submit(subject_id, _correction(value), INVESTIGATOR)
+                await gateway.submit(subject_id, correction(value), INVESTIGATOR)
                 sent += 1
 
         started = time.perf_counter()
