@@ -1,7 +1,7 @@
 """Benchmark: our event-store append (board included) against `eventsourcing`'s recorder.
 
     python bench/store_append.py [--subjects 50] [--rounds 3] [--backends sqlite,postgresql]
-                                 [--clock wall|cpu]
+                                 [--clock wall|cpu] [--synchronous full|normal]
 
 The events are a seeded cohort's real events (50 subjects: 2,677 events in 2,497 batches),
 decided and sealed by the domain exactly as the workflow would. Both stores get the same
@@ -18,6 +18,11 @@ subject in memory).
 Both run in one process with the garbage collector set as the worker sets it
 (system/collector.py; ``--collector default`` keeps CPython's thresholds).
 
+On SQLite both run with the same ``PRAGMA synchronous``: FULL by default, as the store runs
+(every commit waits for the disk), or NORMAL for both (``--synchronous normal``: WAL commits
+reach the disk only at checkpoints). Up to 2026-11-28 ours ran with NORMAL and the recorder with
+its default FULL, and the ratio measured mostly the recorder's fsyncs.
+
 ``--clock cpu`` times this process's CPU time instead of the wall clock: on a machine whose run
 queue is many times its cores, wall time measures mostly the wait for a core. It leaves out the
 PostgreSQL server's own work, so it is meaningful for SQLite only.
@@ -32,10 +37,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cohort_events import cohort_batches
 from eventsourcing.persistence import StoredEvent
 from pg import postgres_available, scratch_database
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from domain.events import Event
@@ -47,6 +54,8 @@ Stored = list[list[StoredEvent]]
 
 # Chosen by --clock: the wall clock, or this process's CPU time (user + system).
 _clock: Callable[[], float] = time.perf_counter
+# Chosen by --synchronous: SQLite's PRAGMA synchronous for both stores.
+_synchronous = "FULL"
 
 
 def _stored(batches: Batches) -> Stored:
@@ -64,8 +73,15 @@ def _stored(batches: Batches) -> Stored:
     ]
 
 
+def _set_synchronous(dbapi_connection: Any, *_: Any) -> None:
+    dbapi_connection.execute(f"PRAGMA synchronous={_synchronous}")
+
+
 def _ours(url: str, batches: Batches) -> float:
     store = SqlEventStore(url)
+    if store.engine.dialect.name == "sqlite":
+        # On checkout: the appender takes its connection from the pool (raw_connection).
+        event.listen(store.engine, "checkout", _set_synchronous)
     try:
         started = _clock()
         for batch in batches:
@@ -81,9 +97,12 @@ def _ours(url: str, batches: Batches) -> float:
 def _es_sqlite(path: Path, stored: Stored) -> float:
     from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-    datastore = SQLiteDatastore(str(path), originator_id_type="text")
+    # One connection, so the pragma set on it applies to every insert.
+    datastore = SQLiteDatastore(str(path), originator_id_type="text", pool_size=1, max_overflow=0)
     recorder = SQLiteApplicationRecorder(datastore)
     recorder.create_table()
+    with datastore.get_connection(commit=True) as connection:
+        connection.cursor().execute(f"PRAGMA synchronous={_synchronous}")
     try:
         started = _clock()
         for batch in stored:
@@ -153,18 +172,26 @@ def main() -> None:
         help="worker: the garbage collector thresholds the worker runs with (the appending "
         "process); default: CPython's",
     )
+    parser.add_argument(
+        "--synchronous",
+        choices=("full", "normal"),
+        default="full",
+        help="SQLite's PRAGMA synchronous for both stores (full: as the store runs)",
+    )
     args = parser.parse_args()
     if args.collector == "worker":
         tune_collector()
-    global _clock
+    global _clock, _synchronous
     _clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    _synchronous = args.synchronous.upper()
 
     batches = cohort_batches(args.subjects)
     stored = _stored(batches)
     events = sum(len(b) for b in batches)
     print(
         f"store append: {events} events in {len(batches)} batches, {args.rounds} rounds, "
-        f"{args.clock} clock, collector thresholds {gc.get_threshold()}"
+        f"{args.clock} clock, collector thresholds {gc.get_threshold()}, "
+        f"SQLite synchronous={_synchronous}"
     )
     for backend in args.backends.split(","):
         if backend == "postgresql" and not postgres_available():
