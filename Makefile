@@ -36,7 +36,7 @@ bench: setup
 	$(BIN)/python bench/simulate_vs_bare.py --subjects 40 --unsandboxed
 	$(BIN)/python bench/rest_vs_gateway.py --seconds 3
 	$(BIN)/python bench/workers_pg.py --seconds 4
-	$(BIN)/python bench/audit_throughput.py
+	$(BIN)/python bench/audit_throughput.py --cohort 300
 	$(BIN)/python bench/simulate.py --subjects 50
 
 clean:

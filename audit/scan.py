@@ -67,53 +67,82 @@ def _jcs_sorts_alike(text: str, numbers_ok: bool) -> bool:
     )
 
 
-def _has_float(value: dict[str, Any]) -> bool:
-    """Whether a parsed document holds a float anywhere (iterative: no recursion cost).
+_Fragment = orjson.Fragment
+_SAFE_INT = 2**53
 
-    Strings are tested first: they are most of an envelope's values.
+
+def _print_floats_as_reference(value: dict[str, Any], jcs: bool) -> bool:
+    """Make every float in a parsed document print as the reference path prints it; False if
+    one cannot (the reference path decides then).
+
+    The reference path prints a float with ``repr`` (``json.dumps``), except that RFC 8785 writes
+    an integral value as an integer and an exponent in ECMAScript's form. orjson's own float
+    format differs in places ("1e-5" against "1e-05"), so each float is replaced in place by
+    its ``repr`` as a verbatim fragment, or by the int it equals where RFC 8785 drops the
+    fraction. orjson reads an integer literal beyond 64 bits as a float: an integral float
+    beyond 2**53 may have been such a literal, which the reference path prints in full, so it
+    too is left to the reference path, as is any RFC 8785 float whose ``repr`` has an exponent.
+    A float among the envelope's own members (a forged ``seq``) is left to the reference path
+    too: the row checks compare and report those members as parsed. Iterative (no recursion
+    cost); strings are tested first, as most values are strings.
     """
-    stack: list[Any] = [value]
+    stack: list[Any] = []
+    for item in value.values():
+        kind = item.__class__
+        if kind is dict or kind is list:
+            stack.append(item)
+        elif kind is float:
+            return False
     while stack:
         node = stack.pop()
-        for item in node.values() if node.__class__ is dict else node:
+        # Replacing a value of a dict (not adding a key) is allowed while iterating over it.
+        for key, item in node.items() if node.__class__ is dict else enumerate(node):
             kind = item.__class__
             if kind is str:
                 continue
             if kind is dict or kind is list:
                 stack.append(item)
             elif kind is float:
-                return True
-    return False
+                if item.is_integer():
+                    if not -_SAFE_INT < item < _SAFE_INT:
+                        return False
+                    node[key] = int(item) if jcs else _Fragment(repr(item))
+                    continue
+                text = repr(item)
+                if jcs and "e" in text:
+                    return False
+                node[key] = _Fragment(text)
+    return True
 
 
 def _fast_body(body: dict[str, Any], text: str) -> bytes | None:
     """The canonical bytes of ``body`` (an envelope parsed by orjson, ``hash`` taken out), or None.
 
-    For a document without floats, orjson's sorted-keys output is byte for byte
-    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``, and RFC 8785
+    orjson's sorted-keys output is byte for byte ``json.dumps(sort_keys=True,
+    separators=(",", ":"), ensure_ascii=False)`` once floats print as ``repr``
+    (``_print_floats_as_reference``, which rewrites ``body``'s floats in place), and RFC 8785
     when keys sort alike in UTF-16 and no integer exceeds 2**53 (OPT_STRICT_INTEGER refuses
-    those). Floats print differently in places (exponents, integral values), and orjson reads
-    integers beyond 64 bits as floats, so any float, or anything orjson refuses, returns None:
-    the reference path decides. ``text`` is the stored envelope the body was parsed from; orjson
-    also reads one with whitespace around it, which the reference path refuses, so that too
-    returns None.
+    those). Anything orjson refuses returns None: the reference path decides. ``text`` is the
+    stored envelope the body was parsed from; orjson also reads one with whitespace around it,
+    which the reference path refuses, so that too returns None.
     """
     if text[0] != "{" or text[-1] != "}":
         return None
     scheme = body.get("hash_scheme")
-    try:
-        if scheme is None:
-            out: bytes = _orjson_dumps(body, option=_SORTED)
-        elif scheme == JCS_SCHEME and (
-            # Plain ASCII without escapes sorts alike; the rest is looked at more closely.
-            (text.isascii() and "\\" not in text) or _jcs_sorts_alike(text, True)
-        ):
-            out = _orjson_dumps(body, option=_SORTED_STRICT)
-        else:
-            return None
-    except _Unparsed:
+    if scheme is None:
+        option = _SORTED
+    elif scheme == JCS_SCHEME and (
+        # Plain ASCII without escapes sorts alike; the rest is looked at more closely.
+        (text.isascii() and "\\" not in text) or _jcs_sorts_alike(text, True)
+    ):
+        option = _SORTED_STRICT
+    else:
         return None
-    if _has_float(body):
+    if not _print_floats_as_reference(body, scheme is not None):
+        return None
+    try:
+        out: bytes = _orjson_dumps(body, option=option)
+    except _Unparsed:
         return None
     return out
 

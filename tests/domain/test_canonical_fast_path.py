@@ -117,3 +117,31 @@ def _as_doubles(data: Any) -> Any:
     if isinstance(data, int) and not isinstance(data, bool) and abs(data) > 2**53 - 1:
         return float(data)
     return data
+
+
+_floats = st.floats(allow_nan=False, allow_infinity=False) | st.floats(
+    min_value=1e-7, max_value=1e17
+).map(lambda x: round(x, 3))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_floats, min_size=1, max_size=6))
+@example([70.0, 0.1, 1e-05, 1e-07, 1e16, 1e21, 123456.789, -0.0, 2.0**53, 2.0**53 - 1, 5e-324])
+def test_floats_in_a_payload_print_as_the_reference_path_prints_them(values: list[float]) -> None:
+    """Weights, volumes and doses: the orjson path prints each float as ``json.dumps`` (legacy)
+    or RFC 8785 does, or leaves the envelope to the reference path, never another text."""
+    for value in values:
+        payload = {"weight_kg": value, "nested": [value, {"v": value}]}
+        legacy = canonical_json({"hash": "h", "payload": payload})
+        fast = _fast_canonical(legacy)
+        assert fast is not None or value.is_integer()
+        if fast is not None:
+            assert fast[2] == canonical_json({"payload": payload}).encode("utf-8")
+        jcs = rfc8785.dumps({"hash": "h", "hash_scheme": JCS_SCHEME, "payload": payload})
+        fast = _fast_canonical(jcs.decode("utf-8"))
+        body = {"hash_scheme": JCS_SCHEME, "payload": payload}
+        if fast is not None:
+            assert fast[2] == rfc8785.dumps(body)
+            assert fast[2] == canonical_text(body, JCS_SCHEME).encode("utf-8")
+        elif "e" not in repr(value) and abs(value) < 2**53:
+            raise AssertionError(f"{value!r} needs no reference path")
