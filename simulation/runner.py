@@ -169,7 +169,10 @@ async def _final_state(env: WorkflowEnvironment, plan: SubjectPlan) -> SubjectSt
         return None
 
 
-def _check(store: EventStore, plan: SubjectPlan, final: SubjectState | None) -> SubjectOutcome:
+def _check(
+    store: EventStore, plan: SubjectPlan, final: SubjectState | None
+) -> tuple[SubjectOutcome, SubjectState]:
+    """The subject's outcome, and its state replayed from the store (the run's figures use it)."""
     raw = store.read_raw(plan.subject_id)
     chain_break = verify_chain(plan.subject_id, raw)
     replayed = fold(store.read_stream(plan.subject_id))
@@ -190,7 +193,7 @@ def _check(store: EventStore, plan: SubjectPlan, final: SubjectState | None) -> 
     ]
     if safety_problems and problem is None:
         problem = "; ".join(safety_problems)
-    return SubjectOutcome(
+    outcome = SubjectOutcome(
         subject_id=plan.subject_id,
         expected_phase=plan.expected_phase.value,
         phase=replayed.phase.value,
@@ -200,6 +203,7 @@ def _check(store: EventStore, plan: SubjectPlan, final: SubjectState | None) -> 
         safety_as_planned=not safety_problems,
         problem=problem,
     )
+    return outcome, replayed
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,12 +310,11 @@ async def run_simulation(
             for plan, final in zip(shard, result.finals, strict=True)
         }
         finals = [final_of[plan.subject_id] for plan in plans]
-        outcomes = await asyncio.to_thread(
+        checked = await asyncio.to_thread(
             lambda: [_check(store, p, f) for p, f in zip(plans, finals, strict=True)]
         )
-        states = await asyncio.to_thread(
-            lambda: [fold(store.read_stream(p.subject_id)) for p in plans]
-        )
+        outcomes = [outcome for outcome, _ in checked]
+        states = [state for _, state in checked]
         store_events = await asyncio.to_thread(store.count_events)
         cpu_seconds = process_cpu_seconds()
         server_cpu_seconds = children_cpu_seconds(TEST_SERVER_NAME)
