@@ -11,7 +11,6 @@ import structlog
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Interceptor, Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.checkpoint import CheckpointActivities
 from activities.events import EventActivities
@@ -27,6 +26,7 @@ from system.collector import tune_collector
 from system.config import Settings, load_settings
 from system.keys import load_keyring
 from system.logging import configure_logging
+from system.sandbox import sandbox_runner
 from system.telemetry import (
     ActivityMetricsInterceptor,
     configure_tracing,
@@ -45,6 +45,7 @@ __all__ = [
     "build_worker",
     "default_outbox",
     "main",
+    "sandbox_runner",
     "start_checkpoints",
     "temporal_address",
 ]
@@ -55,19 +56,6 @@ log = structlog.get_logger(__name__)
 OUTBOX_NAME = "notifications.jsonl"
 # Temporal's own default sticky cache size, named so callers can size theirs from it.
 DEFAULT_MAX_CACHED_WORKFLOWS = 1000
-
-# The sandbox re-imports every module it does not pass through for each workflow run, and that
-# was a large share of a subject's CPU. Our own packages hold no state between runs (constants,
-# functions and classes; the workflows keep their state on the instance) and the workflow files
-# import the domain through ``imports_passed_through`` already, so they are passed through too.
-# The sandbox's runtime checks (no clock, no randomness, no I/O in workflow code) still apply.
-PASSTHROUGH = ("workflows", "domain", "activities", "store")
-
-
-def sandbox_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    )
 
 
 def default_outbox(store: EventStore) -> Path:
