@@ -49,7 +49,7 @@ class _DirectContextInstance(_Instance):
     the run which serialization context (workflow or activity) the payloads belong to. The
     stock sandbox answers by compiling and ``exec``-ing a snippet under the sandbox's importer,
     which swaps ``sys.modules``, ``__import__`` and the restricted builtins in and out: in a
-    20-subject simulation that was about 6 % of all samples and a quarter of the event loop's
+    20-subject simulation that was 7 % of all samples and over a quarter of the event loop's
     busy time (py-spy), on the thread every update, activity and timer waits on. The answer is
     computed by Temporal's own ``_WorkflowInstanceImpl`` from its info and pending activities;
     no workflow code runs, which is what the unsandboxed runner does too. Activations (where
