@@ -39,7 +39,12 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from domain import commands as c
 from domain.actors import Role
 from domain.events import Event
-from simulation.runner import SimulationConfig, run_simulation, test_server_path
+from simulation.runner import (
+    TEST_SERVER_STARTUP,
+    SimulationConfig,
+    run_simulation,
+    test_server_path,
+)
 from store.sql import SqlEventStore
 from system.logging import configure_logging
 
@@ -132,7 +137,9 @@ async def _lane(
 
 async def _bare(loads: list[SubjectLoad], directory: Path) -> float:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=bench_converter()
+        test_server_existing_path=test_server_path(),
+        data_converter=bench_converter(),
+        test_server_startup_timeout=TEST_SERVER_STARTUP,
     )
     try:
         origin_sim = min(at for load in loads for at, _ in load.updates) - timedelta(minutes=1)

@@ -38,6 +38,7 @@ from workflows.subject import workflow_id_for
 
 __all__ = [
     "SUBJECTS_PER_SERVER",
+    "TEST_SERVER_STARTUP",
     "ProgressCallback",
     "SimulationConfig",
     "run_simulation",
@@ -75,6 +76,11 @@ class SimulationConfig:
     # events of a 1,000-subject run. Subjects are independent workflows, so several
     # shorter-lived servers do the same work without the quadratic term.
     subjects_per_server: int = SUBJECTS_PER_SERVER
+
+
+# The SDK gives the test server 5 s to answer; on a busy 2-core machine it has taken longer
+# (`make bench` failed there once), and a slow start is no reason to fail a run.
+TEST_SERVER_STARTUP = timedelta(seconds=60)
 
 
 def test_server_path() -> str:
@@ -264,6 +270,7 @@ async def run_simulation(
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=test_server_path(),
                 data_converter=pydantic_data_converter,
+                test_server_startup_timeout=TEST_SERVER_STARTUP,
             )
             stack.push_async_callback(env.shutdown)
             envs.append(env)

@@ -12,6 +12,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from domain.protocol import Protocol, load_protocol, load_protocol_file
+from simulation.runner import TEST_SERVER_STARTUP
 from store.sql import SqlEventStore
 from system import signing
 from system.codec import default_data_converter
@@ -42,6 +43,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=default_data_converter(),
+        test_server_startup_timeout=TEST_SERVER_STARTUP,
     )
     # Seals are dated by this server's skipped clock, as the workflows' validators see it.
     previous = signing.set_clock(env.get_current_time)
