@@ -26,6 +26,7 @@ from domain.canonical import (
     UnknownHashScheme,
     canonical_text,
     fast_jcs_equivalent,
+    json_printable_float,
 )
 from store.log import LogRow
 
@@ -68,7 +69,8 @@ def _jcs_sorts_alike(text: str, numbers_ok: bool) -> bool:
 
 
 _Fragment = orjson.Fragment
-_SAFE_INT = 2**53
+# Integral floats from here on may have been integer literals beyond 64 bits (see below).
+_EXACT_INTEGRAL = float(2**53)
 
 
 def _print_floats_as_reference(value: dict[str, Any], jcs: bool) -> bool:
@@ -103,15 +105,15 @@ def _print_floats_as_reference(value: dict[str, Any], jcs: bool) -> bool:
             if kind is dict or kind is list:
                 stack.append(item)
             elif kind is float:
-                if item.is_integer():
-                    if not -_SAFE_INT < item < _SAFE_INT:
+                if jcs:
+                    printable = json_printable_float(item)
+                    if printable is None:
                         return False
-                    node[key] = int(item) if jcs else _Fragment(repr(item))
-                    continue
-                text = repr(item)
-                if jcs and "e" in text:
+                    node[key] = printable if printable.__class__ is int else _Fragment(repr(item))
+                elif -_EXACT_INTEGRAL < item < _EXACT_INTEGRAL or not item.is_integer():
+                    node[key] = _Fragment(repr(item))
+                else:
                     return False
-                node[key] = _Fragment(text)
     return True
 
 

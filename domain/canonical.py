@@ -29,6 +29,7 @@ __all__ = [
     "canonical_text",
     "fast_jcs_equivalent",
     "hash_envelope",
+    "json_printable_float",
     "sha256_hex",
 ]
 
@@ -154,15 +155,10 @@ def _as_json_printable(value: Any) -> Any:
             return value
         raise _NeedsRfc8785
     if cls is float:
-        if value.is_integer():
-            if -_SAFE_INT <= value <= _SAFE_INT:
-                return int(value)
-            # 2.0**53 and up: json prints "9007199254740992.0", RFC 8785 "9007199254740992".
+        printable = json_printable_float(value)
+        if printable is None:
             raise _NeedsRfc8785
-        text = repr(value)
-        if "e" in text or "n" in text:  # exponent, inf, nan
-            raise _NeedsRfc8785
-        return value
+        return printable
     if cls is dict:
         out = {}
         for key, item in value.items():
@@ -175,6 +171,20 @@ def _as_json_printable(value: Any) -> Any:
     if cls is list or cls is tuple:
         return [_as_json_printable(item) for item in value]
     raise _NeedsRfc8785
+
+
+def json_printable_float(value: float) -> float | int | None:
+    """What ``json.dumps`` must be given to print ``value`` exactly as RFC 8785 writes it, or
+    None where only the ``rfc8785`` serialiser does.
+
+    An integral value below 2**53 is written without a fraction (the int); a float whose
+    ``repr`` has no exponent prints the same shortest digits in both (itself). 2.0**53 and up
+    (json "9007199254740992.0", RFC 8785 "9007199254740992"), exponents, inf and nan: None.
+    """
+    if value.is_integer():
+        return int(value) if -_SAFE_INT <= value <= _SAFE_INT else None
+    text = repr(value)
+    return None if "e" in text or "n" in text else value
 
 
 def _as_doubles(data: Any) -> Any:
