@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from cohort_events import cohort_batches
-from store_append import Batches, Stored, _stored
+from store_append import Batches, Stored, _stored, sqlite_recorder
 
 from store.sql import SqlEventStore
 
@@ -58,15 +58,10 @@ def _no_checkpoints(store: SqlEventStore) -> None:
 
 
 def peer(path: Path, stored: Stored) -> float:
-    from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
-
-    datastore = SQLiteDatastore(str(path), originator_id_type="text")
+    # On the recorder's only connection: a pooled one might not be the one that inserts.
+    datastore, recorder = sqlite_recorder(path, "wal_autocheckpoint=0")
     try:
-        recorder = SQLiteApplicationRecorder(datastore)
-        recorder.create_table()
         recorder.insert_events(stored[0])
-        with datastore.transaction(commit=False) as cursor:
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
         wal = Path(f"{path}-wal")
         before = wal.stat().st_size
         for batch in stored[1:]:

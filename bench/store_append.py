@@ -94,15 +94,22 @@ def _ours(url: str, batches: Batches) -> float:
         store.close()
 
 
-def _es_sqlite(path: Path, stored: Stored) -> float:
+def sqlite_recorder(path: Path, *pragmas: str) -> tuple[Any, Any]:
+    """``eventsourcing``'s SQLite datastore and application recorder (table created) on one
+    connection, so each pragma (``"synchronous=FULL"``) holds for every insert after it."""
     from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-    # One connection, so the pragma set on it applies to every insert.
     datastore = SQLiteDatastore(str(path), originator_id_type="text", pool_size=1, max_overflow=0)
     recorder = SQLiteApplicationRecorder(datastore)
     recorder.create_table()
     with datastore.get_connection(commit=True) as connection:
-        connection.cursor().execute(f"PRAGMA synchronous={_synchronous}")
+        for pragma in pragmas:
+            connection.cursor().execute(f"PRAGMA {pragma}")
+    return datastore, recorder
+
+
+def _es_sqlite(path: Path, stored: Stored) -> float:
+    datastore, recorder = sqlite_recorder(path, f"synchronous={_synchronous}")
     try:
         started = _clock()
         for batch in stored:
