@@ -3,10 +3,10 @@
 ``StreamScan.scan`` parses with orjson and re-serialises envelopes itself (floats printed as the
 reference path prints them), and compares time columns without building aware copies; the
 reference path parses with ``json``, serialises with the reference serialisers and lets
-``row_problem`` compare every column. Each test here
-scans the same rows both ways (the reference way by switching the fast paths off) and expects the
-same problems, chain tails, Merkle leaves, places and log gaps: a row the fast path accepted but
-the reference path would reject (or the reverse) fails the comparison.
+``row_problem`` compare every column. Each test here scans the same rows both ways (the
+reference way by switching the fast paths off) and expects the same problems, chain tails,
+Merkle leaves, places and log gaps: a row the fast path accepted but the reference path would
+reject (or the reverse) fails the comparison.
 """
 
 from __future__ import annotations

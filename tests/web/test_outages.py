@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.protocol import Protocol
+from simulation.runner import TEST_SERVER_STARTUP
 from store.sql import SqlEventStore
 from system.gateway import SubjectGateway
 from tests.conftest import BIN
@@ -78,6 +79,7 @@ async def test_temporal_unreachable_is_a_503_naming_it_with_retry_after(
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=pydantic_data_converter,
+        test_server_startup_timeout=TEST_SERVER_STARTUP,
     )
     target = env.client.service_client.config.target_host
     client = await Client.connect(target, data_converter=pydantic_data_converter)
